@@ -1,0 +1,201 @@
+"""``asktell check``: read every file of a study and say what is wrong with it.
+
+Findings come in two levels.  *Errors* mean the study is not what asktell
+wrote: a file that fails its JSON Schema, journal lines lost or repeated, a
+mirror (``params.yaml``, ``trial.yaml``) that contradicts the journal.
+*Warnings* are the expected traces of interrupted work: a torn final line
+from a writer that died mid-write, a mirror not yet written because its
+writer was killed, an orphan folder, a trial running for too long.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .errors import AsktellError
+from .fileio import parse_yaml
+from .journal import Journal
+from .layout import PARAMS_NAME, TRIAL_NAME, StudyLayout, params_document, trial_document
+from .lock import MkdirLock
+from .output import format_duration
+from .results import RESULT_NAME, read_result
+from .study import Study
+from .trial import History
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # "error" or "warning"
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.where}: {self.message}"
+
+
+@lru_cache(maxsize=None)
+def validator(name: str) -> Any:
+    """A JSON Schema validator for ``schemas/NAME.schema.json`` (jsonschema imported on first use)."""
+    import jsonschema
+
+    schema = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+def schema_errors(name: str, document: Any) -> list[str]:
+    """Readable schema violations: ``field.path: message``."""
+    errors = sorted(validator(name).iter_errors(document), key=lambda e: list(e.absolute_path))
+    return [f"{'.'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message}" for e in errors]
+
+
+class StudyChecker:
+    def __init__(self, path: Path, max_age: float | None = None) -> None:
+        self.layout = StudyLayout(path)
+        self.max_age = max_age
+        self.findings: list[Finding] = []
+
+    def error(self, where: object, message: str) -> None:
+        self.findings.append(Finding("error", str(where), message))
+
+    def warn(self, where: object, message: str) -> None:
+        self.findings.append(Finding("warning", str(where), message))
+
+    def run(self) -> list[Finding]:
+        study = Study.open(self.layout.root)  # raises StudyNotFound / InvalidInput for a broken study.yaml
+        self._check_yaml(self.layout.config, "study")
+        history = self._check_journal(study)
+        if history is not None:
+            self._check_trials(study, history)
+        self._check_lock_leftovers()
+        return self.findings
+
+    def _load(self, path: Path) -> Any:
+        try:
+            return parse_yaml(path.read_text(), path)
+        except AsktellError as exc:
+            self.error(path, exc.message)
+        except (OSError, UnicodeDecodeError) as exc:
+            self.error(path, f"unreadable: {exc}")
+        return None
+
+    def _check_yaml(self, path: Path, schema: str) -> Any:
+        document = self._load(path)
+        if document is not None:
+            for problem in schema_errors(schema, document):
+                self.error(path, problem)
+        return document
+
+    def _check_journal(self, study: Study) -> History | None:
+        journal = Journal(self.layout.journal)
+        try:
+            chunk = journal.read(0)
+        except AsktellError as exc:
+            self.error(self.layout.journal, exc.message)
+            return None
+        for torn in chunk.torn:
+            self.warn(self.layout.journal, f"torn line at byte {torn.offset} (an interrupted write, ignored): "
+                                           f"{torn.excerpt!r}")
+        if chunk.partial_tail:
+            self.warn(self.layout.journal, f"the last {chunk.partial_tail} bytes are an unfinished line "
+                                           "(a write in progress or interrupted; ignored)")
+        if not chunk.events or chunk.events[0]["event"] != "created":
+            self.error(self.layout.journal, "the first event is not 'created'")
+        for event in chunk.events:
+            for problem in schema_errors("event", event):
+                self.error(self.layout.journal, f"seq {event.get('seq')}: {problem}")
+            if event["event"] == "told" and "values" in event:
+                unknown = set(event["values"]) - {o.name for o in study.config.objectives}
+                if unknown:
+                    self.error(self.layout.journal, f"seq {event['seq']}: values for unknown objectives {sorted(unknown)}")
+        history = History()
+        history.apply(chunk.events)
+        for anomaly in history.anomalies:
+            self.error(self.layout.journal, anomaly)
+        return history
+
+    def _check_trials(self, study: Study, history: History) -> None:
+        name = study.config.name
+        now = time.time()
+        for record in history.trials:
+            folder = self.layout.trial_dir(record.number)
+            params_path = folder / PARAMS_NAME
+            if params_path.exists():
+                self._check_mirror(params_path, "params", params_document(name, record), ("trial", "params", "key"))
+            elif not record.finished:
+                self.warn(params_path, "missing: the process that asked this trial died before writing it "
+                                       "(the trial stays running until told)")
+            else:
+                self.warn(params_path, "missing (the trial is finished, so nothing needs it)")
+            trial_path = folder / TRIAL_NAME
+            if record.finished:
+                if trial_path.exists():
+                    self._check_mirror(trial_path, "trial", trial_document(name, record),
+                                       ("trial", "state", "params", "values"))
+                else:
+                    self.warn(trial_path, "missing: the process that told this trial died before writing it "
+                                          "(tell it again to rewrite it)")
+            elif trial_path.exists():
+                self.error(trial_path, "exists but the journal says the trial is still running")
+            elif self.max_age is not None and record.age(now) > self.max_age:
+                self.warn(folder, f"running for {format_duration(record.age(now))}, longer than "
+                                  f"{format_duration(self.max_age)} (host {record.host}, pid {record.pid})")
+            result_path = folder / RESULT_NAME
+            if result_path.exists():
+                document = self._load(result_path)
+                problems = schema_errors("result", document) if document is not None else []
+                for problem in problems:
+                    self.warn(result_path, f"not a valid result file: {problem}")
+                if document is not None and not problems:
+                    try:
+                        read_result(result_path, study.config.objectives)
+                    except AsktellError as exc:
+                        self.warn(result_path, f"not a valid result file: {exc}")
+        self._check_orphans(history)
+
+    def _check_mirror(self, path: Path, schema: str, expected: dict, fields: tuple[str, ...]) -> None:
+        document = self._check_yaml(path, schema)
+        if not isinstance(document, dict):
+            return
+        for field in fields:
+            if document.get(field) != expected.get(field):
+                self.error(path, f"field '{field}' is {document.get(field)!r} but the journal says "
+                                 f"{expected.get(field)!r}")
+
+    def _check_orphans(self, history: History) -> None:
+        if not self.layout.trials.is_dir():
+            self.error(self.layout.trials, "the trials folder is missing")
+            return
+        for entry in sorted(self.layout.trials.iterdir()):
+            if entry.name.startswith("."):
+                if ".tmp-" in entry.name:
+                    self.warn(entry, "temporary file of an interrupted write (safe to delete)")
+                continue
+            if not re.fullmatch(r"\d{6,}", entry.name) or history.get(int(entry.name)) is None:
+                self.warn(entry, "orphan: no trial of this name in the journal")
+            else:
+                for leftover in entry.glob(".*.tmp-*"):
+                    self.warn(leftover, "temporary file of an interrupted write (safe to delete)")
+
+    def _check_lock_leftovers(self) -> None:
+        root = self.layout.root
+        for stale in sorted(root.glob(".lock.stale-*")):
+            self.warn(stale, "a broken lock that its breaker did not finish removing (safe to delete)")
+        for leftover in sorted(root.glob(".*.tmp-*")):
+            self.warn(leftover, "temporary file of an interrupted write (safe to delete)")
+        lock = MkdirLock(root)
+        if lock.path.exists():
+            owner = lock.read_owner(lock.owner_path)
+            if lock.holder_gone(owner):
+                self.warn(lock.path, "held by a process that is gone; the next writer breaks it")
+
+
+def check_study(path: Path, max_age: float | None = None) -> list[Finding]:
+    return StudyChecker(path, max_age).run()

@@ -1,0 +1,358 @@
+"""The ``asktell`` command: parse arguments, call the Study API, print.
+
+No logic lives here.  Errors are mapped to exit codes in one place,
+``main``: an ``AsktellError`` prints one line (``asktell: error: ...``) and
+exits with its code; anything unexpected exits 1 with one line too, and with
+the traceback under ``--debug``.
+
+Start-up time is paid by every pipeline step, so this module imports only
+typer at load time; each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import EXIT_FAILURE, AsktellError, InvalidInput
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Ask-and-tell optimization for pipelines that are not one Python process.\n\n"
+         "A study is a folder: `ask` writes trials/NNNNNN/params.yaml, your pipeline reads it "
+         "and writes result.yaml, `tell` records it. Exit codes: 0 ok, 1 failure, 2 invalid input, "
+         "4 nothing left to ask.",
+)
+
+_DEBUG = False
+
+StudyArg = Annotated[Path, typer.Argument(help="The study folder.", show_default=False)]
+
+
+class AskFormat(str, Enum):
+    path = "path"
+    yaml = "yaml"
+    json = "json"
+    env = "env"
+
+
+class ParamsFormat(str, Enum):
+    yaml = "yaml"
+    json = "json"
+    env = "env"
+    args = "args"
+    make = "make"
+
+
+class TrialsFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class BestFormat(str, Enum):
+    yaml = "yaml"
+    json = "json"
+    env = "env"
+
+
+class TellState(str, Enum):
+    complete = "complete"
+    failed = "failed"
+    pruned = "pruned"
+
+
+class LockKind(str, Enum):
+    mkdir = "mkdir"
+    flock = "flock"
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False) -> None:
+    global _DEBUG
+    _DEBUG = debug
+
+
+def _key_values(items: list[str], flag: str) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"write {flag} as NAME=VALUE", field=flag, value=item)
+        pairs[key] = value
+    return pairs
+
+
+def _study(path: Path):
+    from .study import Study
+
+    return Study.open(path)
+
+
+def _duration(text: Optional[str], flag: str) -> Optional[float]:
+    from .output import parse_duration
+
+    if text is None:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field=flag, value=text) from None
+
+
+# ---------------------------------------------------------------------- create
+
+
+@app.command(rich_help_panel="Set up")
+def create(
+    study: StudyArg,
+    space: Annotated[Optional[Path], typer.Option("--space", help="YAML file with the search space.",
+                                                  rich_help_panel="Space")] = None,
+    param: Annotated[Optional[list[str]], typer.Option(
+        "--param", "-p", help="NAME=SPEC: 1..8, 1e-5..1e-1:log, 0..0.5:0.1, adam,sgd; "
+                              "append ' if OTHER == VALUE' for a conditional parameter.",
+        rich_help_panel="Space")] = None,
+    minimize: Annotated[Optional[list[str]], typer.Option(help="An objective to minimize (repeatable).",
+                                                          rich_help_panel="Objectives")] = None,
+    maximize: Annotated[Optional[list[str]], typer.Option(help="An objective to maximize (repeatable).",
+                                                          rich_help_panel="Objectives")] = None,
+    sampler: Annotated[str, typer.Option(help="random or grid.")] = "random",
+    sampler_option: Annotated[Optional[list[str]], typer.Option(
+        "--sampler-option", help="KEY=VALUE passed to the sampler (e.g. order=sequential for grid).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of every suggestion (random if not given).")] = None,
+    max_trials: Annotated[Optional[int], typer.Option(help="Stop handing out trials after this many.")] = None,
+    lock: Annotated[LockKind, typer.Option(help="mkdir works on any shared filesystem; flock only on "
+                                                "a local disk or NFS with working locks.")] = LockKind.mkdir,
+    name: Annotated[Optional[str], typer.Option(help="Study name (default: the folder's name).")] = None,
+    exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Accept an existing identical study.")] = False,
+) -> None:
+    """Create a study folder: its space, objectives and sampler."""
+    from .fileio import read_mapping
+    from .space import Space, parse_scalar
+    from .study import Study
+
+    base = None
+    if space is not None:
+        data = read_mapping(space, "space file")
+        base = Space.from_spec(data.get("space", data) if isinstance(data.get("space"), dict) else data, space)
+    if base is None and not param:
+        raise InvalidInput("give a search space with --space FILE or -p NAME=SPEC", field="space")
+    full_space = Space.from_shorthands(param or [], base) if param else base
+    objectives = [(n, "minimize") for n in minimize or []] + [(n, "maximize") for n in maximize or []]
+    options = {k: parse_scalar(v) for k, v in _key_values(sampler_option or [], "--sampler-option").items()}
+    created = Study.create(study, full_space, objectives=objectives or None, sampler=sampler,
+                           sampler_options=options, seed=seed, max_trials=max_trials, lock=lock.value,
+                           name=name, exist_ok=exist_ok)
+    goals = ", ".join(f"{o.direction} {o.name}" for o in created.config.objectives)
+    typer.echo(f"study {created.config.name} in {study}: {len(created.config.space)} parameters, {goals}, "
+               f"{created.config.sampler} sampler, seed {created.config.seed}", err=True)
+
+
+# ---------------------------------------------------------------------- ask / tell
+
+
+@app.command(rich_help_panel="Ask and tell")
+def ask(
+    study: StudyArg,
+    count: Annotated[int, typer.Option("--count", "-n", help="How many trials to ask for.")] = 1,
+    fmt: Annotated[AskFormat, typer.Option("--format", "-f", help="path: the trial folder (T=$(asktell ask s)); "
+                                           "yaml/json: trial, folder and params; env: NAME=value lines.")]
+    = AskFormat.path,
+    key: Annotated[Optional[str], typer.Option(help="Idempotency key: while its trial runs, the same key gets "
+                                                    "the same trial back (e.g. $SLURM_ARRAY_JOB_ID-"
+                                                    "$SLURM_ARRAY_TASK_ID).")] = None,
+) -> None:
+    """Suggest the next trial: write its params.yaml and print its folder. Exit 4 when nothing is left."""
+    from .output import render_params
+    from .fileio import dump_yaml
+    import json
+
+    if fmt is AskFormat.env and count != 1:
+        raise InvalidInput("--format env shows one trial; ask with --count 1", field="--format", value="env")
+    trials = _study(study).ask_many(count, key=key)
+    for t in trials:
+        if fmt is AskFormat.path:
+            typer.echo(str(t.path))
+        elif fmt is AskFormat.json:
+            typer.echo(json.dumps({"trial": t.number, "path": str(t.path), "params": t.params}))
+        elif fmt is AskFormat.yaml:
+            typer.echo("---\n" + dump_yaml({"trial": t.number, "path": str(t.path), "params": t.params}), nl=False)
+        else:
+            env = {"ASKTELL_STUDY": str(study), "ASKTELL_TRIAL": t.number, "ASKTELL_TRIAL_DIR": str(t.path)}
+            typer.echo(render_params(t.params, "env", extra_env=env), nl=False)
+    if len(trials) < count:
+        typer.echo(f"asktell: only {len(trials)} of {count} trials were left to ask", err=True)
+
+
+def _trial_number(study_path: Path, trial: str) -> int:
+    """A trial given as ``7``, ``000007`` or its folder ``study/trials/000007``."""
+    text = trial.rstrip("/")
+    name = Path(text).name
+    if name.isdigit():
+        return int(name)
+    raise InvalidInput("a trial is its number or its folder (as printed by ask)", field="TRIAL", value=trial)
+
+
+@app.command(rich_help_panel="Ask and tell")
+def tell(
+    study: StudyArg,
+    trial: Annotated[str, typer.Argument(help="Trial number or folder (as printed by ask).", show_default=False)],
+    value: Annotated[Optional[float], typer.Option(help="The value of the study's single objective.",
+                                                   rich_help_panel="Result")] = None,
+    values: Annotated[Optional[list[str]], typer.Option(help="NAME=VALUE per objective (repeatable).",
+                                                        rich_help_panel="Result")] = None,
+    result: Annotated[Optional[Path], typer.Option(help="Result file (default: TRIAL/result.yaml).",
+                                                   rich_help_panel="Result")] = None,
+    state: Annotated[Optional[TellState], typer.Option(help="complete (default), failed or pruned.",
+                                                       rich_help_panel="Result")] = None,
+) -> None:
+    """Record a trial's result, from TRIAL/result.yaml or from --value/--values."""
+    from .pipeline import save_result
+    from .results import read_result
+
+    opened = _study(study)
+    number = _trial_number(study, trial)
+    folder = opened.trial_dir(number)
+    source: object = None
+    given_state = state.value if state else None
+    if value is not None or values:
+        if result is not None:
+            raise InvalidInput("give --result or --value/--values, not both", field="--result", value=str(result))
+        given = {opened.config.objectives[0].name: value} if value is not None and not values else None
+        if value is not None and values:
+            raise InvalidInput("give --value or --values, not both", field="--value", value=value)
+        named = given or _key_values(values or [], "--values")
+        outcome_values: object = named
+        source = "--values" if values else "--value"
+    else:
+        path = result or folder / "result.yaml"
+        if given_state in ("failed", "pruned") and result is None and not path.exists():
+            outcome_values = None
+        else:
+            parsed = read_result(path, opened.config.objectives)
+            outcome_values, source = parsed.values, path
+            if given_state is None:
+                given_state = parsed.state
+    outcome = opened.tell(number, outcome_values, state=given_state or "complete", source=source)
+    record = outcome.record
+    if source in ("--value", "--values") and folder.is_dir() and not (folder / "result.yaml").exists():
+        save_result(record.values, path=folder, state=record.state)
+    from .output import describe_values
+
+    shown = f"trial {number} {record.state}" + (f": {describe_values(record.values)}" if record.values else "")
+    if outcome.already_told:
+        typer.echo(f"{shown} (already told with the same result; nothing changed)", err=True)
+    else:
+        typer.echo(shown, err=True)
+
+
+@app.command(rich_help_panel="Pipeline steps")
+def params(
+    trial_dir: Annotated[Path, typer.Argument(help="The trial folder (as printed by ask).", show_default=False)],
+    fmt: Annotated[ParamsFormat, typer.Option("--format", "-f", help="yaml, json, env (NAME=value lines), "
+                                              "args (--lr 0.001 --n-layers 3) or make (LR=0.001 N_LAYERS=3).")]
+    = ParamsFormat.yaml,
+) -> None:
+    """Print a trial's parameters for a pipeline step."""
+    from .output import render_params
+    from .pipeline import read_params_file
+
+    document = read_params_file(trial_dir)
+    extra = {"ASKTELL_TRIAL": document.get("trial"), "ASKTELL_TRIAL_DIR": str(trial_dir)}
+    typer.echo(render_params(document["params"], fmt.value, extra_env=extra), nl=False)
+
+
+# ---------------------------------------------------------------------- reading a study
+
+
+@app.command(rich_help_panel="Inspect")
+def status(study: StudyArg) -> None:
+    """Counts per state, the best trial so far and the running trials with their age."""
+    from .output import render_status
+    from .trial import RUNNING
+
+    opened = _study(study)
+    history = opened.history()
+    typer.echo(render_status(opened.config, history.counts(), opened.best_trials(history),
+                             history.in_state(RUNNING)), nl=False)
+
+
+@app.command(rich_help_panel="Inspect")
+def trials(
+    study: StudyArg,
+    fmt: Annotated[TrialsFormat, typer.Option("--format", "-f", help="table, csv or json.")] = TrialsFormat.table,
+    state: Annotated[Optional[list[str]], typer.Option(help="Only trials in this state (repeatable).")] = None,
+) -> None:
+    """List every trial with its parameters, values, state and duration."""
+    from .output import render_trials
+
+    opened = _study(study)
+    records = opened.history().trials
+    if state:
+        records = [t for t in records if t.state in state]
+    typer.echo(render_trials(records, opened.config, fmt.value), nl=False)
+
+
+@app.command(rich_help_panel="Inspect")
+def best(
+    study: StudyArg,
+    fmt: Annotated[BestFormat, typer.Option("--format", "-f", help="yaml, json or env.")] = BestFormat.yaml,
+) -> None:
+    """The best trial, or the Pareto front when the study has several objectives."""
+    from .output import render_best
+
+    opened = _study(study)
+    found = opened.best_trials()
+    if not found:
+        raise AsktellError("no complete trial yet", file=study)
+    try:
+        typer.echo(render_best(found, fmt.value), nl=False)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="--format", value=fmt.value) from None
+
+
+@app.command(rich_help_panel="Inspect")
+def check(
+    study: StudyArg,
+    max_age: Annotated[Optional[str], typer.Option(help="Warn about trials running longer than this "
+                                                        "(90s, 30m, 2h, 1d).")] = None,
+) -> None:
+    """Validate every file of the study. Exit 1 if anything is corrupt; warnings alone exit 0."""
+    from .check import check_study
+
+    findings = check_study(study, _duration(max_age, "--max-age"))
+    for finding in findings:
+        typer.echo(str(finding))
+    errors = sum(f.level == "error" for f in findings)
+    typer.echo(f"{study}: {errors} errors, {len(findings) - errors} warnings", err=True)
+    if errors:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def main() -> None:
+    """Entry point: run the app and turn errors into one line and an exit code."""
+    try:
+        app()
+    except AsktellError as exc:
+        if _DEBUG:
+            raise
+        print(f"asktell: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - one line for the user, traceback with --debug
+        if _DEBUG or os.environ.get("ASKTELL_DEBUG"):
+            raise
+        print(f"asktell: error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+              file=sys.stderr)
+        sys.exit(EXIT_FAILURE)
+
+

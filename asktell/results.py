@@ -1,0 +1,107 @@
+"""Result files and values: what a pipeline reports back, checked against the objectives.
+
+``result.yaml`` is written by the pipeline's evaluate step (``save_result`` in
+Python, or any tool that writes YAML)::
+
+    values: {loss: 0.12, acc: 0.97}   # or, with one objective:  value: 0.12
+    state: complete                   # optional: complete (default), failed or pruned
+    attrs: {epochs: 12}               # optional: anything the user wants kept
+
+Every value must be a finite number for an objective the study declares.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .config import Objective
+from .errors import InvalidInput
+from .fileio import FORMAT, read_mapping
+from .trial import COMPLETE, FAILED, PRUNED
+from .space import parse_scalar
+
+RESULT_NAME = "result.yaml"
+TELL_STATES = (COMPLETE, PRUNED, FAILED)
+_RESULT_KEYS = {"format", "value", "values", "state", "attrs"}
+
+
+@dataclass
+class Result:
+    state: str = COMPLETE
+    values: dict[str, float] | None = None
+    attrs: dict = field(default_factory=dict)
+
+
+def finite_number(value: Any, file: object, where: str) -> float:
+    if isinstance(value, str):
+        value = parse_scalar(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInput("must be a number", file=file, field=where, value=value)
+    if not math.isfinite(value):
+        raise InvalidInput("must be a finite number", file=file, field=where, value=value)
+    return float(value)
+
+
+def check_values(values: Any, objectives: tuple[Objective, ...], state: str, file: object,
+                 where: str = "values") -> dict[str, float] | None:
+    """Values keyed by objective, in the study's order; all required when complete."""
+    if values is None:
+        if state == COMPLETE:
+            names = ", ".join(o.name for o in objectives)
+            raise InvalidInput(f"a complete trial needs a value for every objective ({names})",
+                               file=file, field=where)
+        return None
+    if not isinstance(values, Mapping):
+        raise InvalidInput("must be a mapping of objective names to numbers", file=file, field=where, value=values)
+    known = {o.name for o in objectives}
+    for name in values:
+        if name not in known:
+            raise InvalidInput(f"unknown objective; the study has {', '.join(sorted(known))}",
+                               file=file, field=f"{where}.{name}", value=values[name])
+    checked = {}
+    for objective in objectives:
+        if objective.name in values:
+            checked[objective.name] = finite_number(values[objective.name], file, f"{where}.{objective.name}")
+        elif state == COMPLETE:
+            raise InvalidInput("missing value for an objective", file=file, field=f"{where}.{objective.name}")
+    return checked or None
+
+
+def values_from(value: Any, values: Any, objectives: tuple[Objective, ...], file: object) -> Any:
+    """Merge the single-value shorthand ``value`` into the ``values`` mapping."""
+    if value is None:
+        return values
+    if values is not None:
+        raise InvalidInput("give either 'value' or 'values', not both", file=file, field="value", value=value)
+    if len(objectives) != 1:
+        raise InvalidInput(f"the study has {len(objectives)} objectives; give 'values' by name",
+                           file=file, field="value", value=value)
+    return {objectives[0].name: value}
+
+
+def check_state(state: Any, file: object, where: str = "state") -> str:
+    if state not in TELL_STATES:
+        raise InvalidInput(f"must be one of {', '.join(TELL_STATES)}", file=file, field=where, value=state)
+    return state
+
+
+def parse_result(data: dict, objectives: tuple[Objective, ...], file: object) -> Result:
+    unknown = sorted(set(data) - _RESULT_KEYS)
+    if unknown:
+        raise InvalidInput("unknown field in a result file (keep extra data under 'attrs')",
+                           file=file, field=unknown[0], value=data[unknown[0]])
+    if "format" in data and data["format"] != FORMAT:
+        raise InvalidInput(f"unsupported format; expected {FORMAT}", file=file, field="format", value=data["format"])
+    state = check_state(data.get("state", COMPLETE), file)
+    values = values_from(data.get("value"), data.get("values"), objectives, file)
+    attrs = data.get("attrs", {})
+    if not isinstance(attrs, dict):
+        raise InvalidInput("must be a mapping", file=file, field="attrs", value=attrs)
+    return Result(state=state, values=check_values(values, objectives, state, file), attrs=attrs)
+
+
+def read_result(path: Path, objectives: tuple[Objective, ...]) -> Result:
+    return parse_result(read_mapping(path, "result file"), objectives, path)

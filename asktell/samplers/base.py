@@ -1,0 +1,52 @@
+"""The sampler contract.
+
+``suggest(space, history, pending, seed) -> params`` is all a sampler does:
+
+* ``history`` -- finished trials (complete, pruned, failed) in trial order;
+* ``pending`` -- trials asked but not yet told: a model-based sampler must
+  keep new suggestions away from them, or 64 array tasks asked at once would
+  all get the same point;
+* ``seed`` -- derived from the study seed and the new trial's number, so the
+  same study folder gives the same suggestion in any process.
+
+Options come from ``study.yaml`` (``sampler.options``) through the constructor,
+which must reject unknown ones: a typo would otherwise be silently ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, ClassVar, Sequence
+
+from ..errors import InvalidInput
+from ..space import Space
+from ..trial import TrialRecord
+
+
+def derive_seed(study_seed: int, trial_number: int) -> int:
+    """A 63-bit seed for one trial; stable across processes (``hash()`` is not)."""
+    digest = hashlib.blake2b(f"{study_seed}:{trial_number}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+class Sampler:
+    """Base class: holds validated options; subclasses implement ``suggest``."""
+
+    name: ClassVar[str]
+    #: Option names and their defaults; anything else given is an error.
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, study_seed: int = 0, **options: Any) -> None:
+        unknown = sorted(set(options) - set(self.defaults))
+        if unknown:
+            raise InvalidInput(f"unknown option for the {self.name} sampler", field=f"sampler.options.{unknown[0]}",
+                               value=options[unknown[0]])
+        self.study_seed = study_seed
+        self.options = {**self.defaults, **options}
+
+    def check_space(self, space: Space) -> None:
+        """Raise ``InvalidInput`` if this sampler cannot work on ``space`` (checked at create)."""
+
+    def suggest(self, space: Space, history: Sequence[TrialRecord], pending: Sequence[TrialRecord],
+                seed: int) -> dict:
+        raise NotImplementedError

@@ -1,0 +1,311 @@
+"""``Study``: create, open, ask, tell and read a study folder -- orchestration only.
+
+Each public call follows one pattern so that the lock is held for
+milliseconds however large the study:
+
+1. outside the lock, read and parse ``study.yaml`` and the journal, validate
+   the caller's input (a bad input fails here, before anything is written);
+2. under the lock, read only the journal bytes appended since step 1, decide,
+   append the new events in one write, fsync;
+3. outside the lock again, write the readable mirrors (``params.yaml``,
+   ``trial.yaml``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .config import LockSettings, Objective, StudyConfig, new_seed, parse_lock, parse_objectives, read_config
+from .errors import Exhausted, InvalidInput, StudyNotFound
+from .fileio import FORMAT, write_atomic
+from .journal import Journal
+from .layout import StudyLayout, write_params, write_trial
+from .lock import StudyLock, make_lock
+from .results import check_state, check_values, values_from
+from .space import Space
+from .trial import COMPLETE, RUNNING, History, TrialRecord, now_iso
+
+
+@dataclass(frozen=True)
+class AskedTrial:
+    """A trial handed out by ``ask``: its number, parameters and working folder."""
+
+    number: int
+    params: dict
+    path: Path
+    key: str | None = None
+    #: True when ``ask(key=...)`` gave back a trial asked earlier with the same key.
+    reused: bool = False
+
+
+@dataclass(frozen=True)
+class TellOutcome:
+    record: TrialRecord
+    #: True when the trial had already been told exactly this; nothing was written.
+    already_told: bool = False
+
+
+def _as_objectives(objectives: Any) -> tuple[Objective, ...]:
+    if objectives is None:
+        return (Objective("value", "minimize"),)
+    if isinstance(objectives, str):
+        return parse_objectives({"value": objectives})
+    return parse_objectives(objectives if isinstance(objectives, (dict, list)) else list(objectives))
+
+
+class Study:
+    """One study folder.  Cheap to construct: every call re-reads what it needs."""
+
+    def __init__(self, path: Path, config: StudyConfig) -> None:
+        self.path = Path(path)
+        self.layout = StudyLayout(self.path)
+        self.config = config
+        self.journal = Journal(self.layout.journal)
+        #: The last lock used, kept for ``last_hold`` (benchmarks, diagnostics).
+        self.last_lock: StudyLock | None = None
+
+    # ------------------------------------------------------------------ create / open
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "Study":
+        path = Path(path)
+        if not path.is_dir():
+            raise StudyNotFound("no such study folder" if not path.exists() else "not a folder", file=path)
+        layout = StudyLayout(path)
+        if not layout.config.exists():
+            raise StudyNotFound("not a study: it has no study.yaml (create one with 'asktell create')", file=path)
+        return cls(path, read_config(layout.config))
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike,
+        space: Space | Mapping | None = None,
+        *,
+        objectives: Any = None,
+        sampler: str = "random",
+        sampler_options: Mapping | None = None,
+        seed: int | None = None,
+        max_trials: int | None = None,
+        lock: str | Mapping | LockSettings | None = None,
+        name: str | None = None,
+        exist_ok: bool = False,
+    ) -> "Study":
+        """Create the study folder; with ``exist_ok``, an identical existing study is fine."""
+        from .samplers import make_sampler
+
+        path = Path(path)
+        if space is None:
+            raise InvalidInput("a study needs a search space", field="space")
+        space = space if isinstance(space, Space) else Space.from_spec(dict(space))
+        if max_trials is not None and (isinstance(max_trials, bool) or not isinstance(max_trials, int)
+                                       or max_trials < 1):
+            raise InvalidInput("must be a positive integer", field="max_trials", value=max_trials)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise InvalidInput("must be a non-negative integer", field="seed", value=seed)
+        config = StudyConfig(
+            name=name or path.resolve().name,
+            objectives=_as_objectives(objectives),
+            space=space,
+            sampler=sampler,
+            sampler_options=dict(sampler_options or {}),
+            seed=new_seed() if seed is None else seed,
+            max_trials=max_trials,
+            lock=lock if isinstance(lock, LockSettings) else parse_lock(lock),
+            created_at=now_iso(),
+        )
+        make_sampler(config.sampler, config.sampler_options, config.seed).check_space(space)
+        if path.exists() and not path.is_dir():
+            raise InvalidInput("exists and is not a folder", file=path)
+        path.mkdir(parents=True, exist_ok=True)
+        study = cls(path, config)
+        with study._locked():
+            if study.layout.config.exists():
+                existing = read_config(study.layout.config)
+                difference = existing.difference(config, ignore_seed=seed is None)
+                if not exist_ok:
+                    raise InvalidInput("a study already exists here (use --exist-ok to accept it if it matches)",
+                                       file=study.layout.config)
+                if difference:
+                    raise InvalidInput(f"a different study already exists here: {difference}",
+                                       file=study.layout.config)
+                return cls(path, existing)
+            study.layout.trials.mkdir(exist_ok=True)
+            write_atomic(study.layout.config, config.to_yaml())
+            study.journal.create({"seq": 0, "event": "created", "at": config.created_at, "format": FORMAT,
+                                  "study": config.name})
+        return study
+
+    # ------------------------------------------------------------------ reading
+    def history(self) -> History:
+        """Replay the journal as it is now (no lock needed: lines only ever get appended)."""
+        history = History()
+        self._catch_up(history)
+        return history
+
+    def _catch_up(self, history: History) -> int:
+        """Apply what the journal holds beyond ``history.offset``; return the bytes seen."""
+        chunk = self.journal.read(history.offset)
+        history.apply(chunk.events)
+        history.offset = chunk.end
+        return chunk.end + chunk.partial_tail
+
+    @property
+    def trials(self) -> list[TrialRecord]:
+        return self.history().trials
+
+    def trial(self, number: int) -> TrialRecord:
+        record = self.history().get(number)
+        if record is None:
+            raise InvalidInput("no such trial in this study", file=self.layout.journal, field="trial", value=number)
+        return record
+
+    def best_trials(self, history: History | None = None) -> list[TrialRecord]:
+        """The best complete trial, or with several objectives the Pareto front (in trial order)."""
+        history = history or self.history()
+        scored = [(t, self._signed(t)) for t in history.in_state(COMPLETE)]
+        if len(self.config.objectives) == 1:
+            return [min(scored, key=lambda ts: ts[1])[0]] if scored else []
+        return [t for t, s in scored if not any(_dominates(o, s) for _, o in scored)]
+
+    def best_trial(self, history: History | None = None) -> TrialRecord | None:
+        if len(self.config.objectives) != 1:
+            raise InvalidInput("the study has several objectives; use best_trials() for the Pareto front",
+                               field="objectives")
+        best = self.best_trials(history)
+        return best[0] if best else None
+
+    def _signed(self, record: TrialRecord) -> tuple[float, ...]:
+        values = record.values or {}
+        return tuple(o.sign * values[o.name] for o in self.config.objectives)
+
+    def trial_dir(self, number: int) -> Path:
+        return self.layout.trial_dir(number)
+
+    # ------------------------------------------------------------------ ask
+    def ask(self, *, key: str | None = None) -> AskedTrial:
+        """Allocate the next trial, sample its parameters and write its ``params.yaml``."""
+        return self.ask_many(1, key=key)[0]
+
+    def ask_many(self, count: int, *, key: str | None = None) -> list[AskedTrial]:
+        """Up to ``count`` new trials in one lock hold; ``Exhausted`` only if none is left."""
+        from .samplers import derive_seed, make_sampler
+
+        if count < 1:
+            raise InvalidInput("must be at least 1", field="count", value=count)
+        if key is not None and count != 1:
+            raise InvalidInput("--key asks for exactly one trial", field="count", value=count)
+        if key is not None and (not isinstance(key, str) or not key or "\n" in key):
+            raise InvalidInput("must be a non-empty single-line string", field="key", value=key)
+        sampler = make_sampler(self.config.sampler, self.config.sampler_options, self.config.seed)
+        history = self.history()
+        reused: TrialRecord | None = None
+        new: list[TrialRecord] = []
+        with self._locked() as lock:
+            seen = self._catch_up(history)
+            if key is not None:
+                reused = history.running_with_key(key)
+            if reused is None:
+                finished = [t for t in history.trials if t.finished]
+                pending = history.in_state(RUNNING)
+                host, pid = socket.gethostname(), os.getpid()
+                for _ in range(count):
+                    number = history.next_number + len(new)
+                    if self.config.max_trials is not None and number >= self.config.max_trials:
+                        break
+                    try:
+                        params = sampler.suggest(self.config.space, finished, pending + new,
+                                                 derive_seed(self.config.seed, number))
+                    except Exhausted:
+                        if new:
+                            break
+                        raise
+                    new.append(TrialRecord(number=number, params=params, asked_at=now_iso(), host=host,
+                                           pid=pid, key=key))
+                if not new:
+                    raise Exhausted(f"the study's budget of {self.config.max_trials} trials is used up",
+                                    file=self.layout.config, field="max_trials", value=self.config.max_trials)
+                events = [_asked_event(history.last_seq + 1 + i, t) for i, t in enumerate(new)]
+                lock.check_lease()
+                self.journal.append(events, seen)
+        if reused is not None:
+            if not self.layout.params_file(reused.number).exists():
+                write_params(self.layout, self.config.name, reused)
+            return [AskedTrial(reused.number, reused.params, self.trial_dir(reused.number), key, reused=True)]
+        return [AskedTrial(t.number, t.params, write_params(self.layout, self.config.name, t), key) for t in new]
+
+    # ------------------------------------------------------------------ tell
+    def tell(self, trial: int | TrialRecord | AskedTrial, values: Any = None, *, state: str = COMPLETE,
+             source: object = None) -> TellOutcome:
+        """Record a trial's outcome.
+
+        ``values`` is a number (one objective) or ``{objective: number}``.
+        Telling the same outcome twice succeeds and changes nothing; a
+        different outcome for a finished trial is an error.
+        """
+        number = trial if isinstance(trial, int) else trial.number
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise InvalidInput("must be a trial number", field="trial", value=trial)
+        state = check_state(state, source)
+        if values is not None and not isinstance(values, Mapping):
+            values = values_from(values, None, self.config.objectives, source)
+        checked = check_values(values, self.config.objectives, state, source)
+        history = self.history()
+        self._require_trial(history, number)
+        with self._locked() as lock:
+            seen = self._catch_up(history)
+            record = self._require_trial(history, number)
+            if record.finished:
+                return self._retold(record, state, checked)
+            told_at = now_iso()
+            event = {"seq": history.last_seq + 1, "event": "told", "at": told_at, "trial": number,
+                     "state": state, "host": socket.gethostname(), "pid": os.getpid()}
+            if checked is not None:
+                event["values"] = checked
+            lock.check_lease()
+            self.journal.append([event], seen)
+        history.apply([event])
+        write_trial(self.layout, self.config.name, record)
+        return TellOutcome(record)
+
+    def _require_trial(self, history: History, number: int) -> TrialRecord:
+        record = history.get(number)
+        if record is None:
+            raise InvalidInput(f"no such trial in this study (it has {history.next_number})",
+                               file=self.layout.journal, field="trial", value=number)
+        return record
+
+    def _retold(self, record: TrialRecord, state: str, values: dict | None) -> TellOutcome:
+        if record.state != state:
+            raise InvalidInput(f"trial {record.number} was already told {record.state}; it cannot become {state}",
+                               file=self.layout.journal, field="state", value=state)
+        if record.values != values:
+            raise InvalidInput(f"trial {record.number} was already told other values {record.values}",
+                               file=self.layout.journal, field="values", value=values)
+        if not self.layout.trial_file(record.number).exists():
+            write_trial(self.layout, self.config.name, record)
+        return TellOutcome(record, already_told=True)
+
+    # ------------------------------------------------------------------ lock
+    def _locked(self) -> StudyLock:
+        settings = self.config.lock
+        lock = make_lock(self.path, settings.kind, settings.lease_seconds, settings.timeout_seconds)
+        self.last_lock = lock
+        return lock
+
+
+def _asked_event(seq: int, record: TrialRecord) -> dict:
+    event = {"seq": seq, "event": "asked", "at": record.asked_at, "trial": record.number,
+             "params": record.params, "host": record.host, "pid": record.pid}
+    if record.key is not None:
+        event["key"] = record.key
+    return event
+
+
+def _dominates(a: Sequence[float], b: Sequence[float]) -> bool:
+    """``a`` is no worse than ``b`` everywhere and better somewhere (all minimized)."""
+    return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
+
