@@ -25,6 +25,7 @@ from .layout import PARAMS_NAME, TRIAL_NAME, StudyLayout, params_document, trial
 from .lock import MkdirLock
 from .output import format_duration
 from .results import RESULT_NAME, read_result
+from .snapshot import read_snapshot
 from .study import Study
 from .trial import History
 
@@ -119,7 +120,27 @@ class StudyChecker:
         history.apply(chunk.events)
         for anomaly in history.anomalies:
             self.error(self.layout.journal, anomaly)
+        self._check_snapshot(chunk.events)
         return history
+
+    def _check_snapshot(self, events: list[dict]) -> None:
+        """The snapshot must equal a replay of the journal up to its offset."""
+        path = self.layout.snapshot
+        if not path.exists():
+            return
+        snapshot = read_snapshot(path, full=True)
+        if snapshot is None:
+            self.warn(path, "unreadable or of another format; it is ignored (safe to delete)")
+            return
+        replay = History()
+        replay.apply(e for e in events if e["seq"] <= snapshot.last_seq)
+        if replay.last_seq != snapshot.last_seq:
+            self.error(path, f"claims journal seq {snapshot.last_seq}, but the journal ends at {replay.last_seq}")
+            return
+        for number in range(max(replay.next_number, snapshot.next_number)):
+            if replay.get(number) != snapshot.get(number):
+                self.error(path, f"trial {number} differs from the journal (delete the snapshot to rebuild it)")
+                return
 
     def _check_trials(self, study: Study, history: History) -> None:
         name = study.config.name

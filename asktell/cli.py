@@ -131,6 +131,8 @@ def create(
     max_trials: Annotated[Optional[int], typer.Option(help="Stop handing out trials after this many.")] = None,
     lock: Annotated[LockKind, typer.Option(help="mkdir works on any shared filesystem; flock only on "
                                                 "a local disk or NFS with working locks.")] = LockKind.mkdir,
+    lock_lease: Annotated[float, typer.Option(help="Seconds after which another host may break the lock of a "
+                                                   "holder it cannot see (the mkdir lock).")] = 60.0,
     name: Annotated[Optional[str], typer.Option(help="Study name (default: the folder's name).")] = None,
     exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Accept an existing identical study.")] = False,
 ) -> None:
@@ -149,7 +151,8 @@ def create(
     objectives = [(n, "minimize") for n in minimize or []] + [(n, "maximize") for n in maximize or []]
     options = {k: parse_scalar(v) for k, v in _key_values(sampler_option or [], "--sampler-option").items()}
     created = Study.create(study, full_space, objectives=objectives or None, sampler=sampler,
-                           sampler_options=options, seed=seed, max_trials=max_trials, lock=lock.value,
+                           sampler_options=options, seed=seed, max_trials=max_trials,
+                           lock={"kind": lock.value, "lease_seconds": lock_lease},
                            name=name, exist_ok=exist_ok)
     goals = ", ".join(f"{o.direction} {o.name}" for o in created.config.objectives)
     typer.echo(f"study {created.config.name} in {study}: {len(created.config.space)} parameters, {goals}, "
@@ -281,7 +284,7 @@ def status(study: StudyArg) -> None:
 
     opened = _study(study)
     history = opened.history()
-    typer.echo(render_status(opened.config, history.counts(), opened.best_trials(history),
+    typer.echo(render_status(opened.config, history.counts, opened.best_trials(history),
                              history.in_state(RUNNING)), nl=False)
 
 

@@ -48,6 +48,11 @@ class Chunk:
     #: Bytes after ``end`` that do not yet end in a newline (a write in progress, or a torn tail).
     partial_tail: int = 0
 
+    @property
+    def size(self) -> int:
+        """The journal's size as this read saw it."""
+        return self.end + self.partial_tail
+
 
 def encode(event: dict) -> bytes:
     """One journal line; NaN and infinity are refused, as JSON has no spelling for them."""
@@ -73,7 +78,7 @@ def parse_lines(data: bytes, start: int) -> Chunk:
         else:
             chunk.torn.append(TornLine(line_start, line[:60].decode(errors="replace")))
     chunk.end = offset
-    chunk.partial_tail = len(data) - (offset - start)
+    chunk.partial_tail = start + len(data) - offset
     return chunk
 
 

@@ -29,6 +29,7 @@ class StudyLayout:
         self.config = self.root / CONFIG_NAME
         self.journal = self.root / "journal.jsonl"
         self.trials = self.root / TRIALS_DIR
+        self.snapshot = self.root / "cache" / "snapshot.jsonl"
 
     def trial_dir(self, number: int) -> Path:
         return self.trials / trial_folder_name(number)

@@ -25,6 +25,7 @@ from .fileio import FORMAT, write_atomic
 from .journal import Journal
 from .layout import StudyLayout, write_params, write_trial
 from .lock import StudyLock, make_lock
+from .snapshot import REFRESH_EVENTS, RefreshClaim, read_snapshot, write_snapshot
 from .results import check_state, check_values, values_from
 from .space import Space
 from .trial import COMPLETE, RUNNING, History, TrialRecord, now_iso
@@ -140,18 +141,40 @@ class Study:
         return study
 
     # ------------------------------------------------------------------ reading
-    def history(self) -> History:
-        """Replay the journal as it is now (no lock needed: lines only ever get appended)."""
+    def history(self, full: bool = True) -> History:
+        """Replay the journal as it is now, starting from the snapshot when one fits.
+
+        No lock is needed: lines are only ever appended.  With ``full=False``
+        the finished trials may be left out (see ``History``), which keeps
+        ``ask`` and ``tell`` from paying for the whole study.
+        """
+        history = read_snapshot(self.layout.snapshot, full)
+        if history is not None:
+            chunk = self.journal.read(history.offset)
+            if chunk.size >= history.offset and (not chunk.events or chunk.events[0]["seq"] == history.last_seq + 1):
+                self._apply(history, chunk)
+                return history
         history = History()
-        self._catch_up(history)
+        self._apply(history, self.journal.read(0))
         return history
 
     def _catch_up(self, history: History) -> int:
         """Apply what the journal holds beyond ``history.offset``; return the bytes seen."""
-        chunk = self.journal.read(history.offset)
+        return self._apply(history, self.journal.read(history.offset))
+
+    @staticmethod
+    def _apply(history: History, chunk) -> int:
         history.apply(chunk.events)
         history.offset = chunk.end
-        return chunk.end + chunk.partial_tail
+        return chunk.size
+
+    def _refresh_snapshot(self, history: History) -> None:
+        """Rewrite the snapshot when it lags far behind (by at most one process at a time)."""
+        if history.last_seq - history.snapshot_seq < REFRESH_EVENTS:
+            return
+        with RefreshClaim(self.layout.snapshot) as claim:
+            if claim.held:
+                write_snapshot(self.layout.snapshot, history if history.complete else self.history(full=True))
 
     @property
     def trials(self) -> list[TrialRecord]:
@@ -192,7 +215,7 @@ class Study:
 
     def ask_many(self, count: int, *, key: str | None = None) -> list[AskedTrial]:
         """Up to ``count`` new trials in one lock hold; ``Exhausted`` only if none is left."""
-        from .samplers import derive_seed, make_sampler
+        from .samplers import make_sampler
 
         if count < 1:
             raise InvalidInput("must be at least 1", field="count", value=count)
@@ -201,41 +224,46 @@ class Study:
         if key is not None and (not isinstance(key, str) or not key or "\n" in key):
             raise InvalidInput("must be a non-empty single-line string", field="key", value=key)
         sampler = make_sampler(self.config.sampler, self.config.sampler_options, self.config.seed)
-        history = self.history()
-        reused: TrialRecord | None = None
-        new: list[TrialRecord] = []
+        history = self.history(full=sampler.uses_history)
         with self._locked() as lock:
             seen = self._catch_up(history)
-            if key is not None:
-                reused = history.running_with_key(key)
+            reused = history.running_with_key(key) if key is not None else None
             if reused is None:
-                finished = [t for t in history.trials if t.finished]
-                pending = history.in_state(RUNNING)
-                host, pid = socket.gethostname(), os.getpid()
-                for _ in range(count):
-                    number = history.next_number + len(new)
-                    if self.config.max_trials is not None and number >= self.config.max_trials:
-                        break
-                    try:
-                        params = sampler.suggest(self.config.space, finished, pending + new,
-                                                 derive_seed(self.config.seed, number))
-                    except Exhausted:
-                        if new:
-                            break
-                        raise
-                    new.append(TrialRecord(number=number, params=params, asked_at=now_iso(), host=host,
-                                           pid=pid, key=key))
-                if not new:
-                    raise Exhausted(f"the study's budget of {self.config.max_trials} trials is used up",
-                                    file=self.layout.config, field="max_trials", value=self.config.max_trials)
+                new = self._suggest(sampler, history, count, key)
                 events = [_asked_event(history.last_seq + 1 + i, t) for i, t in enumerate(new)]
                 lock.check_lease()
-                self.journal.append(events, seen)
+                history.offset = self.journal.append(events, seen)
+                history.apply(events)
         if reused is not None:
             if not self.layout.params_file(reused.number).exists():
                 write_params(self.layout, self.config.name, reused)
             return [AskedTrial(reused.number, reused.params, self.trial_dir(reused.number), key, reused=True)]
+        self._refresh_snapshot(history)
         return [AskedTrial(t.number, t.params, write_params(self.layout, self.config.name, t), key) for t in new]
+
+    def _suggest(self, sampler, history: History, count: int, key: str | None) -> list[TrialRecord]:
+        """New trial records, numbered from ``history.next_number``; called under the lock."""
+        from .samplers import derive_seed
+
+        finished = [t for t in history.trials if t.finished] if sampler.uses_history else []
+        pending = history.in_state(RUNNING)
+        host, pid = socket.gethostname(), os.getpid()
+        new: list[TrialRecord] = []
+        for number in range(history.next_number, history.next_number + count):
+            if self.config.max_trials is not None and number >= self.config.max_trials:
+                break
+            try:
+                params = sampler.suggest(self.config.space, finished, pending + new,
+                                         derive_seed(self.config.seed, number))
+            except Exhausted:
+                if new:
+                    break
+                raise
+            new.append(TrialRecord(number=number, params=params, asked_at=now_iso(), host=host, pid=pid, key=key))
+        if not new:
+            raise Exhausted(f"the study's budget of {self.config.max_trials} trials is used up",
+                            file=self.layout.config, field="max_trials", value=self.config.max_trials)
+        return new
 
     # ------------------------------------------------------------------ tell
     def tell(self, trial: int | TrialRecord | AskedTrial, values: Any = None, *, state: str = COMPLETE,
@@ -253,22 +281,24 @@ class Study:
         if values is not None and not isinstance(values, Mapping):
             values = values_from(values, None, self.config.objectives, source)
         checked = check_values(values, self.config.objectives, state, source)
-        history = self.history()
-        self._require_trial(history, number)
+        history = self.history(full=False)
+        if number < history.next_number and history.get(number) is None:
+            # Finished before the snapshot, so left out of the partial history: a repeated tell.
+            return self._retold(self._require_trial(self.history(full=True), number), state, checked)
         with self._locked() as lock:
             seen = self._catch_up(history)
             record = self._require_trial(history, number)
             if record.finished:
                 return self._retold(record, state, checked)
-            told_at = now_iso()
-            event = {"seq": history.last_seq + 1, "event": "told", "at": told_at, "trial": number,
+            event = {"seq": history.last_seq + 1, "event": "told", "at": now_iso(), "trial": number,
                      "state": state, "host": socket.gethostname(), "pid": os.getpid()}
             if checked is not None:
                 event["values"] = checked
             lock.check_lease()
-            self.journal.append([event], seen)
-        history.apply([event])
+            history.offset = self.journal.append([event], seen)
+            history.apply([event])
         write_trial(self.layout, self.config.name, record)
+        self._refresh_snapshot(history)
         return TellOutcome(record)
 
     def _require_trial(self, history: History, number: int) -> TrialRecord:

@@ -81,14 +81,29 @@ class TrialRecord:
         return data
 
 
+class PartialHistory(RuntimeError):
+    """A caller asked for finished trials of a history loaded without them."""
+
+
 @dataclass
 class History:
-    """The state of a study replayed from its journal, up to byte ``offset``."""
+    """The state of a study replayed from its journal, up to byte ``offset``.
 
-    trials: list[TrialRecord] = field(default_factory=list)
+    A history may be *partial*: loaded from a snapshot's summary, it holds the
+    running trials and the counters but not the finished trials -- all that
+    ``ask`` with a history-free sampler and ``tell`` of a running trial need.
+    """
+
+    records: dict[int, TrialRecord] = field(default_factory=dict)
+    next_number: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATES, 0))
     offset: int = 0
     last_seq: int = -1
-    #: Trial number of the newest trial asked with each ``--key``.
+    #: False when finished trials were left out (see class docstring).
+    complete: bool = True
+    #: The seq the history was loaded at from a snapshot (-1: replayed from the start).
+    snapshot_seq: int = -1
+    #: Trial number of the newest loaded trial asked with each ``--key``.
     keys: dict[str, int] = field(default_factory=dict)
     #: Events that contradict the ones before them (reported by ``asktell check``).
     anomalies: list[str] = field(default_factory=list)
@@ -103,55 +118,65 @@ class History:
             if handler is not None:
                 handler(self, event)
 
+    def add(self, record: TrialRecord) -> None:
+        """Insert a record (replayed or loaded from a snapshot) and count it."""
+        self.records[record.number] = record
+        self.counts[record.state] += 1
+        self.next_number = max(self.next_number, record.number + 1)
+        if record.key is not None:
+            self.keys[record.key] = record.number
+
     def _asked(self, event: dict) -> None:
         number = event["trial"]
-        if number != len(self.trials):
-            self.anomalies.append(f"seq {event['seq']}: trial {number} asked, expected trial {len(self.trials)}")
-            if number < len(self.trials):
+        if number != self.next_number:
+            self.anomalies.append(f"seq {event['seq']}: trial {number} asked, expected trial {self.next_number}")
+            if number < self.next_number:
                 return
-        record = TrialRecord(number=number, params=event["params"], asked_at=event["at"],
-                             host=event.get("host"), pid=event.get("pid"), key=event.get("key"))
-        self.trials.append(record)
-        if record.key is not None:
-            self.keys[record.key] = number
+        self.add(TrialRecord(number=number, params=event["params"], asked_at=event["at"],
+                             host=event.get("host"), pid=event.get("pid"), key=event.get("key")))
 
     def _told(self, event: dict) -> None:
         number = event["trial"]
-        if not 0 <= number < len(self.trials):
-            self.anomalies.append(f"seq {event['seq']}: told trial {number}, which was never asked")
+        record = self.records.get(number)
+        if record is None:
+            if not 0 <= number < self.next_number:
+                self.anomalies.append(f"seq {event['seq']}: told trial {number}, which was never asked")
+            elif self.complete:
+                self.anomalies.append(f"seq {event['seq']}: told trial {number}, which is missing")
+            else:  # a finished trial left out of a partial history: told twice
+                self.anomalies.append(f"seq {event['seq']}: trial {number} told twice (first tell kept)")
             return
-        record = self.trials[number]
         if record.finished:
             self.anomalies.append(f"seq {event['seq']}: trial {number} told twice (first tell kept)")
             return
+        self.counts[record.state] -= 1
         record.state = event["state"]
         record.values = event.get("values")
         record.told_at = event["at"]
         record.told_by = event.get("host")
+        self.counts[record.state] += 1
 
     # ---- queries
     @property
-    def next_number(self) -> int:
-        return len(self.trials)
+    def trials(self) -> list[TrialRecord]:
+        """Every trial in number order (a full history only)."""
+        if not self.complete:
+            raise PartialHistory("this history was loaded without its finished trials")
+        return [self.records[n] for n in sorted(self.records)]
 
     def get(self, number: int) -> TrialRecord | None:
-        return self.trials[number] if 0 <= number < len(self.trials) else None
+        return self.records.get(number)
 
     def in_state(self, *states: str) -> list[TrialRecord]:
-        return [t for t in self.trials if t.state in states]
-
-    def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(STATES, 0)
-        for t in self.trials:
-            counts[t.state] += 1
-        return counts
+        """Trials in these states, in number order (running ones are in every history)."""
+        if not self.complete and set(states) - {RUNNING}:
+            raise PartialHistory("this history was loaded without its finished trials")
+        return [self.records[n] for n in sorted(self.records) if self.records[n].state in states]
 
     def running_with_key(self, key: str) -> TrialRecord | None:
         number = self.keys.get(key)
-        record = None if number is None else self.trials[number]
+        record = None if number is None else self.records.get(number)
         return record if record is not None and not record.finished else None
 
 
 _HANDLERS = {"asked": History._asked, "told": History._told}
-
-

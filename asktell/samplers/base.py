@@ -35,6 +35,9 @@ class Sampler:
     name: ClassVar[str]
     #: Option names and their defaults; anything else given is an error.
     defaults: ClassVar[dict[str, Any]] = {}
+    #: Whether ``suggest`` reads finished trials.  A sampler that does not lets
+    #: ``ask`` skip loading them, so its cost stays flat as the study grows.
+    uses_history: ClassVar[bool] = True
 
     def __init__(self, study_seed: int = 0, **options: Any) -> None:
         unknown = sorted(set(options) - set(self.defaults))

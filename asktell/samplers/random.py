@@ -14,6 +14,7 @@ class RandomSampler(Sampler):
     """Needs no history; with the trial-derived seed it is reproducible per trial number."""
 
     name = "random"
+    uses_history = False
 
     def suggest(self, space: Space, history: Sequence[TrialRecord], pending: Sequence[TrialRecord],
                 seed: int) -> dict:
