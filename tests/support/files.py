@@ -1,0 +1,63 @@
+"""Validate every file a study holds against the JSON Schemas in schemas/.
+
+Tests call ``assert_study_files_valid`` after anything that writes a study,
+so a writer that drifts from the published format fails a test at once.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def schema_problems(name: str, document: object) -> list[str]:
+    return [f"{list(e.absolute_path)}: {e.message}" for e in _validator(name).iter_errors(document)]
+
+
+def journal_events(study: Path) -> list[dict]:
+    """Every complete line of the journal (a torn final line is not an event)."""
+    lines = (study / "journal.jsonl").read_bytes().split(b"\n")[:-1]
+    return [json.loads(line) for line in lines if line]
+
+
+def assert_study_files_valid(study: Path, allow_torn: bool = False) -> int:
+    """Check study.yaml, each journal line and each trial file; return how many files were checked."""
+    problems: list[str] = []
+    checked = 0
+
+    def check(name: str, path: Path, document: object) -> None:
+        nonlocal checked
+        checked += 1
+        problems.extend(f"{path}: {p}" for p in schema_problems(name, document))
+
+    check("study", study / "study.yaml", yaml.safe_load((study / "study.yaml").read_text()))
+    for line in (study / "journal.jsonl").read_bytes().split(b"\n")[:-1]:
+        if not line:
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            if not allow_torn:
+                problems.append(f"journal: unparseable line {line[:60]!r}")
+            continue
+        check("event", study / "journal.jsonl", event)
+    for folder in sorted((study / "trials").iterdir()):
+        for name in ("params", "result", "trial"):
+            path = folder / f"{name}.yaml"
+            if path.exists():
+                check(name, path, yaml.safe_load(path.read_text()))
+    assert not problems, "\n".join(problems)
+    return checked
