@@ -340,22 +340,35 @@ def check(
         raise typer.Exit(EXIT_FAILURE)
 
 
+def _click_error_class() -> type:
+    """click's ClickException, whether typer vendors click or depends on it."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
 def main() -> None:
-    """Entry point: run the app and turn errors into one line and an exit code."""
+    """Entry point: run the app and turn every error into one line and an exit code."""
+    usage_error = _click_error_class()
     try:
-        app()
+        code = app(standalone_mode=False)
     except AsktellError as exc:
         if _DEBUG:
             raise
-        print(f"asktell: error: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+        _fail(str(exc), exc.exit_code)
+    except usage_error as exc:  # bad arguments: typer's multi-line box would break "one line"
+        message = exc.format_message().replace("\n", " ")
+        if not message:  # no arguments at all: the help was printed
+            sys.exit(exc.exit_code)
+        command = exc.ctx.command_path if getattr(exc, "ctx", None) else "asktell"
+        _fail(f"{command}: {message}", exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - one line for the user, traceback with --debug
         if _DEBUG or os.environ.get("ASKTELL_DEBUG"):
             raise
-        print(f"asktell: error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
-              file=sys.stderr)
-        sys.exit(EXIT_FAILURE)
+        _fail(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)", EXIT_FAILURE)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
+def _fail(message: str, code: int) -> None:
+    print(f"asktell: error: {message}", file=sys.stderr)
+    sys.exit(code)

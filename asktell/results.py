@@ -74,6 +74,7 @@ def values_from(value: Any, values: Any, objectives: tuple[Objective, ...], file
     """Merge the single-value shorthand ``value`` into the ``values`` mapping."""
     if value is None:
         return values
+    value = finite_number(value, file, "value")
     if values is not None:
         raise InvalidInput("give either 'value' or 'values', not both", file=file, field="value", value=value)
     if len(objectives) != 1:

@@ -1,0 +1,225 @@
+"""Bad input through the real CLI: exit 2, one line that says what to fix, nothing written.
+
+Pipelines call ``asktell`` unattended and often in loops, so a rejected input
+must be recognisable by its exit code alone (2, never 1 or 0), explain itself
+in a single ``asktell: error:`` line naming the file (or flag), the field and
+the offending value, and never leave a half-told trial, a new journal line or
+a stray folder behind.  Every case below therefore hashes every file and
+folder of the test's directory -- the study included -- before and after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_asktell
+
+EXIT_INVALID = 2
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def tree_state(root: Path) -> dict[str, str]:
+    """Every folder and file under ``root`` with a hash of its bytes (folders as ``<dir>``)."""
+    state = {}
+    for path in sorted(root.rglob("*")):
+        key = str(path.relative_to(root))
+        state[key] = "<dir>" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+    return state
+
+
+def assert_one_error_line(result, *expected: str) -> None:
+    """Exit 2, nothing on stdout, exactly one ``asktell: error:`` line naming every expected piece."""
+    lines = result.stderr.splitlines()
+    assert result.returncode == EXIT_INVALID, (result.returncode, result.stderr)
+    assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{result.stderr}"
+    line = lines[0]
+    assert line.startswith("asktell: error:"), line
+    missing = [piece for piece in expected if piece not in line]
+    assert not missing, f"{missing} not named in: {line}"
+    assert result.stdout == "", result.stdout
+
+
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory) -> dict[str, Path]:
+    """Two studies, each with one running trial: ``single`` (loss) and ``multi`` (loss, acc).
+
+    Built once through the CLI and copied for every test, which keeps the
+    many cases below fast without sharing mutable state between them.
+    """
+    root = tmp_path_factory.mktemp("templates")
+    made = {}
+    for name, objectives in (("single", ["--minimize", "loss"]),
+                             ("multi", ["--minimize", "loss", "--maximize", "acc"])):
+        path = root / name
+        created = run_asktell("create", path, "-p", "lr=1e-5..1e-1:log", "-p", "n_layers=1..4",
+                              "-p", "opt=adam,sgd", *objectives, "--seed", "3")
+        assert created.returncode == 0, created.stderr
+        asked = run_asktell("ask", path)
+        assert asked.returncode == 0, asked.stderr
+        made[name] = path
+    return made
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input.
+
+    ``args`` and ``expect`` may use ``{study}``, ``{trial}`` (the running
+    trial's folder) and ``{tmp}`` (the test's own folder).  ``result`` is
+    written to ``{trial}/result.yaml`` and the ``before`` commands run
+    before anything is hashed.
+    """
+
+    id: str
+    args: tuple[str, ...]
+    expect: tuple[str, ...]
+    study: str = "single"
+    result: str | None = None
+    before: tuple[tuple[str, ...], ...] = ()
+
+
+TELL = ("tell", "{study}", "{trial}")
+
+CASES = [
+    # --- result files -------------------------------------------------------------
+    Case("result-malformed-yaml", TELL, ("{trial}/result.yaml", "malformed YAML", "line 2"),
+         result="values: {loss: 0.1\n"),
+    Case("result-unknown-field", TELL, ("{trial}/result.yaml", "'epochs'", "12"),
+         result="values: {loss: 0.1}\nepochs: 12\n"),
+    Case("result-missing-objective", TELL, ("{trial}/result.yaml", "values.loss", "missing"),
+         study="multi", result="values: {acc: 0.9}\n"),
+    Case("result-value-is-string", TELL, ("{trial}/result.yaml", "values.loss", "'abc'"),
+         result="values: {loss: abc}\n"),
+    Case("result-value-is-list", TELL, ("{trial}/result.yaml", "values.loss", "[1, 2]"),
+         result="values: {loss: [1, 2]}\n"),
+    Case("result-single-value-is-string", TELL, ("{trial}/result.yaml", "'abc'"),
+         result="value: abc\n"),
+    Case("result-nan", TELL, ("{trial}/result.yaml", "values.loss", "nan"),
+         result="values: {loss: .nan}\n"),
+    Case("result-inf", TELL, ("{trial}/result.yaml", "values.loss", "inf"),
+         result="values: {loss: .inf}\n"),
+    Case("result-single-value-minus-inf", TELL, ("{trial}/result.yaml", "-inf"),
+         result="value: -.inf\n"),
+    Case("result-unknown-objective", TELL, ("{trial}/result.yaml", "values.nope", "2"),
+         result="values: {loss: 1, nope: 2}\n"),
+    Case("result-empty", TELL, ("{trial}/result.yaml", "empty"), result=""),
+    Case("result-missing", TELL, ("{trial}/result.yaml", "not found")),
+    Case("result-file-option-missing", (*TELL, "--result", "{tmp}/nowhere.yaml"),
+         ("{tmp}/nowhere.yaml", "not found")),
+    # --- values on the command line -------------------------------------------------
+    Case("value-nan", (*TELL, "--value", "nan"), ("--value", "values.loss", "nan")),
+    Case("value-inf", (*TELL, "--value", "inf"), ("--value", "values.loss", "inf")),
+    Case("value-not-a-number", (*TELL, "--value", "abc"), ("--value", "'abc'")),
+    Case("values-nan", (*TELL, "--values", "loss=nan"), ("--values", "values.loss", "nan")),
+    Case("values-not-a-number", (*TELL, "--values", "loss=abc"), ("--values", "values.loss", "'abc'")),
+    Case("values-unknown-objective", (*TELL, "--values", "nope=1"), ("--values", "values.nope", "'1'")),
+    Case("values-without-equals", (*TELL, "--values", "loss"), ("--values", "'loss'")),
+    Case("values-missing-objective", (*TELL, "--values", "acc=0.5"), ("--values", "values.loss", "missing"),
+         study="multi"),
+    # --- trials and studies -----------------------------------------------------------
+    Case("tell-unknown-trial-number", ("tell", "{study}", "99", "--value", "1"),
+         ("{study}/journal.jsonl", "'trial'", "99")),
+    Case("tell-unknown-trial-folder", ("tell", "{study}", "{study}/trials/000099", "--value", "1"),
+         ("{study}/journal.jsonl", "'trial'", "99")),
+    Case("tell-again-other-values", (*TELL, "--value", "2"), ("{study}/journal.jsonl", "'values'", "2.0"),
+         before=((*TELL, "--value", "1"),)),
+    Case("tell-again-other-state", (*TELL, "--state", "failed"), ("{study}/journal.jsonl", "'state'", "failed"),
+         before=((*TELL, "--value", "1"),)),
+    Case("ask-study-does-not-exist", ("ask", "{tmp}/nowhere"), ("{tmp}/nowhere", "no such study folder")),
+    Case("tell-study-does-not-exist", ("tell", "{tmp}/nowhere", "0", "--value", "1"),
+         ("{tmp}/nowhere", "no such study folder")),
+    Case("ask-folder-is-not-a-study", ("ask", "{trial}"), ("{trial}", "study.yaml")),
+    Case("tell-folder-is-not-a-study", ("tell", "{study}/trials", "0", "--value", "1"),
+         ("{study}/trials", "study.yaml")),
+    Case("ask-env-format-for-two-trials", ("ask", "{study}", "--format", "env", "--count", "2"),
+         ("--format", "'env'", "--count")),
+]
+
+
+def _fill(text: str, names: dict[str, Path]) -> str:
+    return text.format(**{k: str(v) for k, v in names.items()})
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_rejected_and_changes_nothing(case: Case, templates, tmp_path):
+    """A pipeline gets exit 2 and one readable line, and the study stays exactly as it was."""
+    study = tmp_path / "study"
+    shutil.copytree(templates[case.study], study)
+    names = {"study": study, "trial": study / "trials" / "000000", "tmp": tmp_path}
+    for command in case.before:
+        done = run_asktell(*(_fill(a, names) for a in command))
+        assert done.returncode == 0, done.stderr
+    if case.result is not None:
+        (names["trial"] / "result.yaml").write_text(case.result)
+    before = tree_state(tmp_path)
+
+    result = run_asktell(*(_fill(a, names) for a in case.args))
+
+    assert_one_error_line(result, *(_fill(e, names) for e in case.expect))
+    assert tree_state(tmp_path) == before
+
+
+# ---------------------------------------------------------------------- create
+
+
+@dataclass(frozen=True)
+class CreateCase:
+    """A ``create`` with a bad space: from a space file (``space``) or ``-p`` words (``args``)."""
+
+    id: str
+    expect: tuple[str, ...]
+    space: str | None = None
+    args: tuple[str, ...] = ()
+
+
+CREATE_CASES = [
+    CreateCase("space-malformed-yaml", ("{space}", "malformed YAML", "line 2"),
+               space="lr: {type: float, low: 1\n"),
+    CreateCase("space-empty", ("{space}", "empty"), space=""),
+    CreateCase("space-unknown-key", ("{space}", "space.lr.colour", "'blue'"),
+               space="lr: {type: float, low: 0.001, high: 0.1, colour: blue}\n"),
+    CreateCase("space-missing-high", ("{space}", "space.lr", "'high'"),
+               space="lr: {type: float, low: 0.001}\n"),
+    CreateCase("space-low-not-a-number", ("{space}", "space.lr.low", "'abc'"),
+               space="lr: {type: float, low: abc, high: 0.1}\n"),
+    CreateCase("space-condition-on-unknown-param", ("{space}", "space.momentum.when", "optimizer == sgd"),
+               space="opt: [adam, sgd]\nmomentum: {type: float, low: 0, high: 0.9, when: optimizer == sgd}\n"),
+    CreateCase("space-shorthand-condition-on-later-param", ("{space}", "space.momentum.when", "opt == sgd"),
+               space='momentum: "0..0.9 if opt == sgd"\nopt: [adam, sgd]\n'),
+    CreateCase("p-without-equals", ("-p", "'lr'"), args=("-p", "lr")),
+    CreateCase("p-missing-high", ("-p lr", "high", "''"), args=("-p", "lr=1..")),
+    CreateCase("p-bad-modifier", ("-p lr", "'sometimes'"), args=("-p", "lr=1..8:sometimes")),
+    CreateCase("p-condition-on-unknown-param", ("momentum.when", "'optimizer == sgd'"),
+               args=("-p", "opt=adam,sgd", "-p", "momentum=0..0.9 if optimizer == sgd")),
+]
+
+
+@pytest.mark.parametrize("target", ["new", "empty-folder", "existing-study"])
+@pytest.mark.parametrize("case", CREATE_CASES, ids=[c.id for c in CREATE_CASES])
+def test_create_with_bad_space_creates_nothing(case: CreateCase, target: str, templates, tmp_path):
+    """A rejected space leaves no half-made study: the folder stays absent, empty, or as it was."""
+    folder = tmp_path / "study"
+    if target == "empty-folder":
+        folder.mkdir()
+    elif target == "existing-study":
+        shutil.copytree(templates["single"], folder)
+    space = tmp_path / "space.yaml"
+    args = list(case.args)
+    if case.space is not None:
+        space.write_text(case.space)
+        args += ["--space", str(space)]
+    before = tree_state(tmp_path)
+
+    result = run_asktell("create", folder, *args, "--minimize", "loss", "--exist-ok")
+
+    assert_one_error_line(result, *(e.format(space=space) for e in case.expect))
+    assert tree_state(tmp_path) == before
+    if target == "new":
+        assert not folder.exists()
