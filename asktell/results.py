@@ -13,6 +13,7 @@ Every value must be a finite number for an objective the study declares.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -38,8 +39,10 @@ class Result:
 def finite_number(value: Any, file: object, where: str) -> float:
     if isinstance(value, str):
         value = parse_scalar(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    # numbers.Real also admits numpy scalars (float32 metrics are common); bool is not a value.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidInput("must be a number", file=file, field=where, value=value)
+    value = float(value)
     if not math.isfinite(value):
         raise InvalidInput("must be a finite number", file=file, field=where, value=value)
     return float(value)

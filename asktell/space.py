@@ -72,10 +72,25 @@ class Condition:
 
     def __str__(self) -> str:
         if isinstance(self.value, list):
-            shown = "[" + ", ".join(format_scalar(v) for v in self.value) + "]"
+            shown = "[" + ", ".join(_spell(v) for v in self.value) + "]"
         else:
-            shown = format_scalar(self.value)
+            shown = _spell(self.value)
         return f"{self.param} {self.op} {shown}"
+
+
+def _spell(value: Scalar) -> str:
+    """A condition value as text that ``parse_scalar`` reads back as the same value.
+
+    Strings that would read as numbers, booleans or null (``'1'``, ``'true'``)
+    are quoted, as are empty ones and those holding a comma or bracket.
+    """
+    text = format_scalar(value)
+    if isinstance(value, str):
+        back = parse_scalar(text)
+        if type(back) is not str or back != value or not text or any(c in text for c in ",[]'\""):
+            quote = "'" if '"' in value else '"'
+            return quote + value + quote
+    return text
 
 
 def parse_conditions(text: Any, where: str, file: object) -> tuple[Condition, ...]:
