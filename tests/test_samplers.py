@@ -26,7 +26,7 @@ from asktell.errors import Exhausted, InvalidInput
 from asktell.samplers import SAMPLERS, derive_seed, make_sampler
 from asktell.space import Space
 from asktell.trial import COMPLETE, FAILED, TrialRecord
-from tests.test_space import PROPERTY, cell_identity, drafts, typed, yaml_space
+from tests.support.spaces import PROPERTY, cell_identity, drafts, typed, yaml_space
 
 ASKED_AT = "2024-01-01T00:00:00.000Z"
 TOLD_AT = "2024-01-01T00:01:00.000Z"
