@@ -1,0 +1,46 @@
+"""Every pipeline step pays the CLI's start-up: the hot commands must not import heavy modules.
+
+numpy (~60 ms), scipy (over a second for scipy.stats), rich (~50 ms),
+filelock (~30 ms, only the flock lock kind needs it) and jsonschema (only
+``check`` needs it) must stay out of ask, tell and params.  This checks what
+is imported, not how long it takes, so it does not depend on machine load.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("numpy", "scipy", "rich", "filelock", "jsonschema", "pydantic")
+
+
+def imported_modules(*args: str) -> set[str]:
+    """Top-level names of every module a real ``python -m asktell ARGS`` imports."""
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "asktell", *args],
+                            capture_output=True, text=True, timeout=60)
+    names = set()
+    for line in result.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    assert names, result.stderr
+    return names
+
+
+@pytest.mark.parametrize("command", [
+    ["ask", "{study}"],
+    ["ask", "{study}", "--format", "env"],
+    ["tell", "{study}", "0", "--value", "0.5"],
+    ["params", "{study}/trials/000000", "--format", "args"],
+])
+def test_hot_commands_import_nothing_heavy(study, command):
+    if command[0] != "ask":
+        assert subprocess.run([sys.executable, "-m", "asktell", "ask", str(study)], capture_output=True).returncode == 0
+    loaded = imported_modules(*[part.format(study=study) for part in command])
+    assert not loaded & set(HEAVY), f"{command[0]} imported {sorted(loaded & set(HEAVY))}"
+
+
+def test_the_probe_sees_heavy_imports(study):
+    """``check`` does import jsonschema: proof that the probe above can fail."""
+    assert "jsonschema" in imported_modules("check", str(study))
