@@ -118,6 +118,7 @@ class StudyChecker:
                     self.error(self.layout.journal, f"seq {event['seq']}: values for unknown objectives {sorted(unknown)}")
         history = History()
         history.apply(chunk.events)
+        history.offset = chunk.end
         for anomaly in history.anomalies:
             self.error(self.layout.journal, anomaly)
         self._check_snapshot(chunk.events)
@@ -156,6 +157,8 @@ class StudyChecker:
             else:
                 self.warn(params_path, "missing (the trial is finished, so nothing needs it)")
             trial_path = folder / TRIAL_NAME
+            if not record.finished and trial_path.exists():
+                self._catch_up(history)  # told since the journal was read: a live study is no error
             if record.finished:
                 if trial_path.exists():
                     self._check_mirror(trial_path, "trial", trial_document(name, record),
@@ -181,6 +184,12 @@ class StudyChecker:
                         self.warn(result_path, f"not a valid result file: {exc}")
         self._check_orphans(history)
 
+    def _catch_up(self, history: History) -> None:
+        """Apply the events appended since ``history`` was read (trial files are read later)."""
+        chunk = Journal(self.layout.journal).read(history.offset)
+        history.apply(chunk.events)
+        history.offset = chunk.end
+
     def _check_mirror(self, path: Path, schema: str, expected: dict, fields: tuple[str, ...]) -> None:
         document = self._check_yaml(path, schema)
         if not isinstance(document, dict):
@@ -199,7 +208,10 @@ class StudyChecker:
                 if ".tmp-" in entry.name:
                     self.warn(entry, "temporary file of an interrupted write (safe to delete)")
                 continue
-            if not re.fullmatch(r"\d{6,}", entry.name) or history.get(int(entry.name)) is None:
+            number = int(entry.name) if re.fullmatch(r"\d{6,}", entry.name) else None
+            if number is not None and history.get(number) is None:
+                self._catch_up(history)  # asked since the journal was read
+            if number is None or history.get(number) is None:
                 self.warn(entry, "orphan: no trial of this name in the journal")
             else:
                 for leftover in entry.glob(".*.tmp-*"):

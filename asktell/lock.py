@@ -69,20 +69,31 @@ def host_identity() -> str:
     return _IDENTITY
 
 
-def process_start(pid: int) -> str | None:
-    """The kernel's start time of ``pid``, which tells a reused pid from the original."""
+def _proc_stat(pid: int) -> tuple[str, str] | None:
+    """(state, start time) of ``pid`` from /proc; the start time tells a reused pid apart."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[0], fields[19]
+
+
+def process_start(pid: int) -> str | None:
+    stat = _proc_stat(pid)
+    return None if stat is None else stat[1]
 
 
 def pid_alive(pid: int, start: str | None) -> bool:
-    """Whether ``pid`` on this host is still the process that wrote ``start``."""
-    current = process_start(pid)
-    if current is not None:
-        return start is None or current == start
+    """Whether ``pid`` on this host is still the running process that wrote ``start``.
+
+    A zombie (killed, not yet waited for by its parent) is dead: it can never
+    release the lock, and its parent may not wait for it until we do.
+    """
+    stat = _proc_stat(pid)
+    if stat is not None:
+        state, current = stat
+        return state not in ("Z", "X") and (start is None or current == start)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -90,6 +101,12 @@ def pid_alive(pid: int, start: str | None) -> bool:
     except PermissionError:
         return True
     return not Path("/proc/self/stat").exists()  # no /proc here: trust kill(0)
+
+
+def safety_margin(lease: float) -> float:
+    """How long before its lease ends a holder stops writing: the clock-skew allowance,
+    but never more than half the lease, so that a short lease still leaves time to write."""
+    return min(CLOCK_SKEW_SECONDS, lease / 2)
 
 
 class StudyLock:
@@ -196,7 +213,7 @@ class MkdirLock(StudyLock):
         self._write_owner()
 
     def check_lease(self) -> None:
-        if time.time() > self._expires - CLOCK_SKEW_SECONDS:
+        if time.time() > self._expires - safety_margin(self.lease):
             raise LeaseExpired(
                 f"this process held the study lock past its {self.lease:g} s lease; it wrote nothing "
                 "(another process may have taken the lock over)", file=self.study_dir)
@@ -228,11 +245,11 @@ class MkdirLock(StudyLock):
                 created = os.stat(self.path).st_mtime
             except FileNotFoundError:
                 return False
-            return now > created + self.lease + CLOCK_SKEW_SECONDS
+            return now > created + self.lease + safety_margin(self.lease)
         if owner.get("identity") == host_identity():
             return not pid_alive(int(owner.get("pid", -1)), owner.get("start"))
         expires = owner.get("expires")
-        return isinstance(expires, (int, float)) and now > expires + CLOCK_SKEW_SECONDS
+        return isinstance(expires, (int, float)) and now > expires + safety_margin(self.lease)
 
     def _break_if_stale(self) -> None:
         owner = self.read_owner(self.owner_path)
@@ -275,7 +292,7 @@ class MkdirLock(StudyLock):
     def _clear_abandoned_guard(self, guard: Path) -> None:
         """A breaker holds the guard for microseconds; one older than a lease died there."""
         try:
-            if time.time() > os.stat(guard).st_mtime + self.lease + CLOCK_SKEW_SECONDS:
+            if time.time() > os.stat(guard).st_mtime + self.lease + safety_margin(self.lease):
                 os.rmdir(guard)
         except OSError:
             pass
