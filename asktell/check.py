@@ -22,7 +22,7 @@ from .errors import AsktellError
 from .fileio import parse_yaml
 from .journal import Journal
 from .layout import PARAMS_NAME, TRIAL_NAME, StudyLayout, params_document, trial_document
-from .lock import MkdirLock
+from .lock import RELEASED_PREFIX, STALE_PREFIX, MkdirLock
 from .output import format_duration
 from .results import RESULT_NAME, read_result
 from .snapshot import read_snapshot
@@ -219,8 +219,9 @@ class StudyChecker:
 
     def _check_lock_leftovers(self) -> None:
         root = self.layout.root
-        for stale in sorted(root.glob(".lock.stale-*")):
-            self.warn(stale, "a broken lock that its breaker did not finish removing (safe to delete)")
+        for prefix in (RELEASED_PREFIX, STALE_PREFIX):
+            for leftover in sorted(root.glob(prefix + "*")):
+                self.warn(leftover, "an old lock folder whose removal was interrupted (safe to delete)")
         for leftover in sorted(root.glob(".*.tmp-*")):
             self.warn(leftover, "temporary file of an interrupted write (safe to delete)")
         lock = MkdirLock(root)

@@ -24,9 +24,16 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import CorruptStudy
+from .errors import CorruptStudy, UnsafeFilesystem
+
+STALE_VIEW_HINT = ("The mount serves a stale view of the study; on sshfs mount with "
+                   "-o cache=no,attr_timeout=0,entry_timeout=0 (see docs/design.md, 'Filesystems')")
 
 JOURNAL_NAME = "journal.jsonl"
+
+
+class StaleJournal(UnsafeFilesystem):
+    """The journal is not the size this process read under the lock; nothing was written."""
 
 
 @dataclass
@@ -47,6 +54,9 @@ class Chunk:
     torn: list[TornLine] = field(default_factory=list)
     #: Bytes after ``end`` that do not yet end in a newline (a write in progress, or a torn tail).
     partial_tail: int = 0
+
+    #: True when the file was longer than what could be read: a stale view of a network mount.
+    short: bool = False
 
     @property
     def size(self) -> int:
@@ -89,31 +99,46 @@ class Journal:
         self.path = Path(path)
 
     def read(self, offset: int = 0) -> Chunk:
-        """Every complete line from ``offset`` on, from a freshly opened file."""
+        """Every complete line from ``offset`` on, from a freshly opened file.
+
+        Reads exactly up to the size ``fstat`` reports.  A mount with stale
+        caches can return fewer bytes than that (seen on sshfs with default
+        options); the chunk then says so in ``short``.
+        """
         try:
-            with open(self.path, "rb") as f:
-                if offset:
-                    f.seek(offset)
-                data = f.read()
+            fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
             raise CorruptStudy("the journal is missing", file=self.path) from None
-        return parse_lines(data, offset)
+        try:
+            size = os.fstat(fd).st_size
+            parts = []
+            position = offset
+            while position < size:
+                part = os.pread(fd, size - position, position)
+                if not part:
+                    break
+                parts.append(part)
+                position += len(part)
+        finally:
+            os.close(fd)
+        chunk = parse_lines(b"".join(parts), offset)
+        chunk.short = position < size
+        return chunk
 
     def append(self, events: list[dict], expected_size: int) -> int:
         """Write ``events`` at the end in one write, fsync, and return the new size.
 
         ``expected_size`` is how many bytes the caller has read under the lock
-        (complete lines plus any torn tail).  A file that is now shorter was
-        truncated or is served stale by the mount: refuse rather than write
-        over lines we cannot see.
+        (complete lines plus any torn tail).  Nobody else writes while the lock
+        is held, so a file of any other size is served stale by the mount (or
+        was changed by hand): refuse rather than write where lines may be.
         """
         fd = os.open(self.path, os.O_RDWR)
         try:
             size = os.fstat(fd).st_size
-            if size < expected_size:
-                raise CorruptStudy(
-                    f"the journal shrank from {expected_size} to {size} bytes while the lock was held; "
-                    "the mount may serve stale data (see docs/design.md, 'Filesystems')", file=self.path)
+            if size != expected_size:
+                raise StaleJournal(f"the journal has {size} bytes but {expected_size} were read under the lock",
+                                   file=self.path)
             payload = b"".join(encode(e) for e in events)
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 payload = b"\n" + payload  # end a torn line left by a crashed writer

@@ -39,6 +39,9 @@ from .errors import InvalidInput, LeaseExpired, LockTimeout
 LOCK_KINDS = ("mkdir", "flock")
 DEFAULT_LEASE_SECONDS = 60.0
 DEFAULT_TIMEOUT_SECONDS = 600.0
+#: Names of lock folders renamed away by their holder, and by a breaker.
+RELEASED_PREFIX = ".lock.released-"
+STALE_PREFIX = ".lock.stale-"
 #: Allowance for clocks of different hosts that disagree (NTP keeps them far closer).
 CLOCK_SKEW_SECONDS = 5.0
 
@@ -189,10 +192,15 @@ class MkdirLock(StudyLock):
         except PermissionError:  # some FUSE mounts answer a lost race with EPERM
             return False
         except FileNotFoundError:
-            raise InvalidInput("the study folder disappeared", file=self.study_dir) from None
+            if not self.study_dir.is_dir():
+                raise InvalidInput("the study folder disappeared", file=self.study_dir) from None
+            return False  # a network mount racing a rename of .lock: try again
         self.token = secrets.token_hex(8)
         self._expires = time.time() + self.lease
-        self._write_owner()
+        try:
+            self._write_owner()
+        except FileNotFoundError:  # broken between our mkdir and this write: not ours
+            return False
         return True
 
     def _write_owner(self) -> None:
@@ -219,14 +227,22 @@ class MkdirLock(StudyLock):
                 "(another process may have taken the lock over)", file=self.study_dir)
 
     def _release(self) -> None:
+        """Free the lock by renaming its folder away, then remove the renamed folder.
+
+        Not ``unlink`` + ``rmdir``: on a FUSE mount, unlinking the owner file
+        while a waiter has it open leaves a ``.fuse_hidden*`` file behind, and
+        ``rmdir`` then fails although the lock is ours.  The rename frees the
+        lock at once whatever the folder holds.
+        """
         owner = self.read_owner(self.owner_path)
         if owner is not None and owner.get("token") != self.token:
             return  # broken and re-taken while we were stalled: not ours to remove
+        grave = self.study_dir / f"{RELEASED_PREFIX}{self.token}"
         try:
-            os.remove(self.owner_path)
-            os.rmdir(self.path)
-        except FileNotFoundError:
-            pass
+            os.rename(self.path, grave)
+        except OSError:
+            return  # already broken and removed by another process
+        shutil.rmtree(grave, ignore_errors=True)
 
     @staticmethod
     def read_owner(path: Path) -> dict | None:
@@ -270,7 +286,7 @@ class MkdirLock(StudyLock):
             current = self.read_owner(self.owner_path)
             if (current.get("token") if current else None) != stale_token:
                 return  # the lock changed hands since we looked
-            grave = self.study_dir / f".lock.stale-{secrets.token_hex(4)}"
+            grave = self.study_dir / f"{STALE_PREFIX}{secrets.token_hex(4)}"
             try:
                 os.rename(self.path, grave)
             except OSError:
@@ -331,6 +347,20 @@ class FlockLock(StudyLock):
 
     def _release(self) -> None:
         self._lock.release()
+
+
+def sweep_leftovers(study_dir: Path, older_than: float = 60.0) -> int:
+    """Remove old lock folders whose removal failed (a FUSE mount's hidden files, a crash)."""
+    removed = 0
+    for prefix in (RELEASED_PREFIX, STALE_PREFIX):
+        for leftover in Path(study_dir).glob(prefix + "*"):
+            try:
+                if time.time() - os.stat(leftover).st_mtime > older_than:
+                    shutil.rmtree(leftover)
+                    removed += 1
+            except OSError:
+                pass
+    return removed
 
 
 def make_lock(study_dir: Path, kind: str, lease: float = DEFAULT_LEASE_SECONDS,

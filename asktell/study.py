@@ -15,20 +15,26 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from .config import LockSettings, Objective, StudyConfig, new_seed, parse_lock, parse_objectives, read_config
-from .errors import Exhausted, InvalidInput, StudyNotFound
+from .errors import Exhausted, InvalidInput, StudyNotFound, UnsafeFilesystem
 from .fileio import FORMAT, write_atomic
-from .journal import Journal
+from .journal import STALE_VIEW_HINT, Journal, StaleJournal
 from .layout import StudyLayout, write_params, write_trial
-from .lock import StudyLock, make_lock
+from .lock import StudyLock, make_lock, sweep_leftovers
 from .snapshot import REFRESH_EVENTS, RefreshClaim, read_snapshot, write_snapshot
 from .results import check_state, check_values, values_from
 from .space import Space
 from .trial import COMPLETE, RUNNING, History, TrialRecord, now_iso
+
+
+#: How often, and how far apart, a short read of the journal under the lock is retried.
+STALE_READ_RETRIES = 40
+STALE_READ_PAUSE = 0.025
 
 
 @dataclass(frozen=True)
@@ -158,9 +164,43 @@ class Study:
         self._apply(history, self.journal.read(0))
         return history
 
+    def _commit(self, lock: StudyLock, history: History, decide: Callable[[], list[dict]]) -> list[dict]:
+        """Under the lock: bring ``history`` up to date, append what ``decide`` makes of it.
+
+        A journal found longer than what was read means the mount served a
+        stale view: nothing is written, and the read and the decision are
+        done again (a stale cache expires).
+        """
+        for _ in range(STALE_READ_RETRIES):
+            seen = self._catch_up(history)
+            events = decide()
+            if not events:
+                return []
+            lock.check_lease()
+            try:
+                history.offset = self.journal.append(events, seen)
+            except StaleJournal:
+                time.sleep(STALE_READ_PAUSE)
+                continue
+            history.apply(events)
+            return events
+        raise UnsafeFilesystem(f"the journal kept changing size behind this process's reads. {STALE_VIEW_HINT}",
+                               file=self.layout.journal)
+
     def _catch_up(self, history: History) -> int:
-        """Apply what the journal holds beyond ``history.offset``; return the bytes seen."""
-        return self._apply(history, self.journal.read(history.offset))
+        """Under the lock: apply what the journal holds beyond ``history.offset``.
+
+        Returns the journal's size.  A read that comes back short of the size
+        is a stale cache of a network mount; it is retried for a while (the
+        cache expires) and never acted on.
+        """
+        for _ in range(STALE_READ_RETRIES):
+            chunk = self.journal.read(history.offset)
+            if not chunk.short:
+                return self._apply(history, chunk)
+            time.sleep(STALE_READ_PAUSE)
+        raise UnsafeFilesystem(f"reads of the journal stay shorter than its size. {STALE_VIEW_HINT}",
+                               file=self.layout.journal)
 
     @staticmethod
     def _apply(history: History, chunk) -> int:
@@ -175,6 +215,7 @@ class Study:
         with RefreshClaim(self.layout.snapshot) as claim:
             if claim.held:
                 write_snapshot(self.layout.snapshot, history if history.complete else self.history(full=True))
+                sweep_leftovers(self.path)
 
     @property
     def trials(self) -> list[TrialRecord]:
@@ -225,15 +266,19 @@ class Study:
             raise InvalidInput("must be a non-empty single-line string", field="key", value=key)
         sampler = make_sampler(self.config.sampler, self.config.sampler_options, self.config.seed)
         history = self.history(full=sampler.uses_history)
-        with self._locked() as lock:
-            seen = self._catch_up(history)
+        reused: TrialRecord | None = None
+        new: list[TrialRecord] = []
+
+        def decide() -> list[dict]:
+            nonlocal reused, new
             reused = history.running_with_key(key) if key is not None else None
-            if reused is None:
-                new = self._suggest(sampler, history, count, key)
-                events = [_asked_event(history.last_seq + 1 + i, t) for i, t in enumerate(new)]
-                lock.check_lease()
-                history.offset = self.journal.append(events, seen)
-                history.apply(events)
+            if reused is not None:
+                return []
+            new = self._suggest(sampler, history, count, key)
+            return [_asked_event(history.last_seq + 1 + i, t) for i, t in enumerate(new)]
+
+        with self._locked() as lock:
+            self._commit(lock, history, decide)
         if reused is not None:
             if not self.layout.params_file(reused.number).exists():
                 write_params(self.layout, self.config.name, reused)
@@ -285,18 +330,24 @@ class Study:
         if number < history.next_number and history.get(number) is None:
             # Finished before the snapshot, so left out of the partial history: a repeated tell.
             return self._retold(self._require_trial(self.history(full=True), number), state, checked)
-        with self._locked() as lock:
-            seen = self._catch_up(history)
+        record: TrialRecord | None = None
+
+        def decide() -> list[dict]:
+            nonlocal record
             record = self._require_trial(history, number)
             if record.finished:
-                return self._retold(record, state, checked)
+                return []
             event = {"seq": history.last_seq + 1, "event": "told", "at": now_iso(), "trial": number,
                      "state": state, "host": socket.gethostname(), "pid": os.getpid()}
             if checked is not None:
                 event["values"] = checked
-            lock.check_lease()
-            history.offset = self.journal.append([event], seen)
-            history.apply([event])
+            return [event]
+
+        with self._locked() as lock:
+            written = self._commit(lock, history, decide)
+        assert record is not None
+        if not written:
+            return self._retold(record, state, checked)
         write_trial(self.layout, self.config.name, record)
         self._refresh_snapshot(history)
         return TellOutcome(record)
