@@ -7,7 +7,7 @@ and the lock, so nothing about a study lives anywhere but in its folder.
 from __future__ import annotations
 
 import re
-import secrets
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,7 +156,7 @@ def parse_lock(data: Any, file: object = None) -> LockSettings:
 
 
 def new_seed() -> int:
-    return secrets.randbelow(2**31)
+    return int.from_bytes(os.urandom(4), "big") >> 1
 
 
 def parse_config(data: dict, file: object = None) -> StudyConfig:

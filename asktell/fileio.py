@@ -9,7 +9,6 @@ half of it, on a local disk and on a coherent network mount alike.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +26,14 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Dumper = yaml.SafeDumper
 
 
+def random_token(nbytes: int = 4) -> str:
+    """A random hex name part (``secrets`` would cost an import of hashlib on every call)."""
+    return os.urandom(nbytes).hex()
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Publish ``text`` at ``path`` so that no reader ever sees a partial file."""
-    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
+    tmp = path.with_name(f".{path.name}.tmp-{random_token()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         os.write(fd, text.encode())

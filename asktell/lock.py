@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import secrets
 import shutil
 import socket
 import time
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from .errors import InvalidInput, LeaseExpired, LockTimeout
+from .fileio import random_token
 
 LOCK_KINDS = ("mkdir", "flock")
 DEFAULT_LEASE_SECONDS = 60.0
@@ -195,7 +195,7 @@ class MkdirLock(StudyLock):
             if not self.study_dir.is_dir():
                 raise InvalidInput("the study folder disappeared", file=self.study_dir) from None
             return False  # a network mount racing a rename of .lock: try again
-        self.token = secrets.token_hex(8)
+        self.token = random_token(8)
         self._expires = time.time() + self.lease
         try:
             self._write_owner()
@@ -286,7 +286,7 @@ class MkdirLock(StudyLock):
             current = self.read_owner(self.owner_path)
             if (current.get("token") if current else None) != stale_token:
                 return  # the lock changed hands since we looked
-            grave = self.study_dir / f"{STALE_PREFIX}{secrets.token_hex(4)}"
+            grave = self.study_dir / f"{STALE_PREFIX}{random_token()}"
             try:
                 os.rename(self.path, grave)
             except OSError:

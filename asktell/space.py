@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from .errors import InvalidInput
@@ -176,6 +175,8 @@ def _number(value: Any, where: str, file: object) -> float:
 
 def _decimals(x: float) -> int:
     """Digits after the point in the shortest spelling of ``x`` (0.1 -> 1, 1e-07 -> 7)."""
+    from decimal import Decimal  # only stepped floats need it; keep it off the start-up path
+
     exponent = Decimal(repr(float(x))).as_tuple().exponent
     return max(0, -int(exponent))  # type: ignore[arg-type]
 

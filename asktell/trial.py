@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Iterable
 
 RUNNING = "running"
@@ -29,6 +28,8 @@ def now_iso() -> str:
 
 def parse_iso(text: str) -> float:
     """Seconds since the epoch for a timestamp written by ``now_iso``."""
+    from datetime import datetime, timezone  # ask and tell never parse times
+
     return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=timezone.utc).timestamp()
 
 
