@@ -9,7 +9,6 @@ Start-up time is paid by every pipeline step, so this module imports only
 typer at load time; each command imports what it needs when it runs.
 """
 
-from __future__ import annotations
 
 import os
 import sys
