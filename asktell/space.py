@@ -393,9 +393,7 @@ _SPEC_KEYS = {
 def parse_param(name: str, spec: Any, file: object = None) -> Param:
     """One parameter from its YAML spec: a mapping, a list of choices or a shorthand string."""
     where = f"space.{name}"
-    if not isinstance(name, str) or not re.match(r"^[A-Za-z_][\w.-]*$", name):
-        raise InvalidInput("a parameter name must start with a letter or '_' and hold only "
-                           "letters, digits, '_', '-' and '.'", file=file, field=where, value=name)
+    check_name(name, file, where)
     if isinstance(spec, str):
         return parse_shorthand_spec(name, spec, file, where)
     if isinstance(spec, list):
@@ -478,9 +476,28 @@ def _numeric(name: str, kind: str, low: Any, high: Any, log: bool, step: Any, wh
                       step=None if step is None else float(step), when=when)
 
 
+#: Variables that `asktell params --format env|make` must never set: a parameter named
+#: ``path`` would otherwise overwrite $PATH in the shell that evals the output.
+_RESERVED_VARIABLES = {"PATH", "HOME", "IFS", "PWD", "OLDPWD", "SHELL", "USER", "LOGNAME", "LANG", "TERM",
+                       "TMPDIR", "ENV", "BASH_ENV", "CDPATH", "SHELLOPTS", "PS1", "PS2", "PS4", "PYTHONPATH",
+                       "PYTHONHOME", "MAKEFLAGS", "MAKE", "SHELLFLAGS", "HOSTNAME", "UID"}
+
+
+def check_name(name: Any, file: object, where: str) -> None:
+    """A parameter name must be a word that is safe as a shell and make variable."""
+    if not isinstance(name, str) or not re.match(r"^[A-Za-z_][\w.-]*$", name):
+        raise InvalidInput("a parameter name must start with a letter or '_' and hold only "
+                           "letters, digits, '_', '-' and '.'", file=file, field=where, value=name)
+    variable = re.sub(r"\W", "_", name).upper()
+    if variable in _RESERVED_VARIABLES or variable.startswith(("LD_", "ASKTELL_")):
+        raise InvalidInput(f"as a variable ({variable}) this name would overwrite the environment of "
+                           "pipeline steps; choose another name", file=file, field=where, value=name)
+
+
 def parse_shorthand_spec(name: str, text: str, file: object = None, where: str | None = None) -> Param:
     """``1..8``, ``1e-5..1e-1:log``, ``0..0.5:0.1``, ``adam,sgd`` — optionally ``... if COND``."""
     where = where or f"space.{name}"
+    check_name(name, file, where)
     body, _, condition = text.partition(" if ")
     when = parse_conditions(condition, f"{where}.when", file) if condition.strip() else ()
     body = body.strip()

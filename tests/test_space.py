@@ -436,3 +436,12 @@ def test_space_must_be_a_non_empty_mapping(spec: Any) -> None:
     with pytest.raises(InvalidInput) as error:
         Space.from_spec(spec)
     assert error.value.field == "space"
+
+
+@pytest.mark.parametrize("name", ["path", "HOME", "ifs", "ld_preload", "asktell_trial", "pythonpath"])
+def test_names_that_would_overwrite_the_environment_are_refused(name: str) -> None:
+    """``asktell params --format env`` output is eval'd: a parameter must never set $PATH and kin."""
+    for build in (lambda: Space.from_spec({name: "0..1"}), lambda: Space.from_shorthands([f"{name}=0..1"])):
+        with pytest.raises(InvalidInput) as error:
+            build()
+        assert name in str(error.value) and "environment" in str(error.value)
