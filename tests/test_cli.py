@@ -187,6 +187,16 @@ def test_seed_makes_suggestions_reproducible(tmp_path, valid_files):
         valid_files(path)
 
 
+def assert_exhausted(study: Path, reason: str) -> None:
+    """One more ask exits 4, prints no trial, names why, and leaves the journal as it was."""
+    journal = (study / "journal.jsonl").read_bytes()
+    exhausted = run_asktell("ask", study)
+    assert exhausted.returncode == EXIT_EXHAUSTED, exhausted.stderr
+    assert exhausted.stdout == ""
+    assert reason in exhausted.stderr
+    assert (study / "journal.jsonl").read_bytes() == journal
+
+
 def test_grid_hands_out_every_cell_once_then_exits_4(tmp_path, valid_files):
     """A grid covers each cell exactly once (conditional params only branch where active), then stops."""
     study = create(tmp_path / "grid", "-p", "n=1..3", "-p", "opt=adam,sgd", "-p", "m=0..0.2:0.1 if opt == sgd",
@@ -195,14 +205,7 @@ def test_grid_hands_out_every_cell_once_then_exits_4(tmp_path, valid_files):
     expected = [{"n": n, "opt": "adam"} for n in (1, 2, 3)] + \
                [{"n": n, "opt": "sgd", "m": m} for n in (1, 2, 3) for m in (0.0, 0.1, 0.2)]
     assert sorted(map(json.dumps, asked)) == sorted(map(json.dumps, expected))
-    journal = (study / "journal.jsonl").read_bytes()
-
-    exhausted = run_asktell("ask", study)
-
-    assert exhausted.returncode == EXIT_EXHAUSTED, exhausted.stderr
-    assert exhausted.stdout == ""
-    assert "grid" in exhausted.stderr
-    assert (study / "journal.jsonl").read_bytes() == journal
+    assert_exhausted(study, "grid")
     assert not trial_dir(study, 12).exists()
     valid_files(study)
 
@@ -213,14 +216,7 @@ def test_max_trials_stops_asking_with_exit_4(tmp_path, valid_files):
     partial = ok("ask", study, "--count", "5")
     assert partial.stdout.splitlines() == [str(trial_dir(study, n)) for n in range(3)]
     assert "only 3 of 5" in partial.stderr
-    journal = (study / "journal.jsonl").read_bytes()
-
-    exhausted = run_asktell("ask", study)
-
-    assert exhausted.returncode == EXIT_EXHAUSTED, exhausted.stderr
-    assert exhausted.stdout == ""
-    assert "max_trials" in exhausted.stderr
-    assert (study / "journal.jsonl").read_bytes() == journal
+    assert_exhausted(study, "max_trials")
     assert sorted(p.name for p in (study / "trials").iterdir()) == ["000000", "000001", "000002"]
     valid_files(study)
 
