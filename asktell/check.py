@@ -117,8 +117,7 @@ class StudyChecker:
                 if unknown:
                     self.error(self.layout.journal, f"seq {event['seq']}: values for unknown objectives {sorted(unknown)}")
         history = History()
-        history.apply(chunk.events)
-        history.offset = chunk.end
+        history.consume(chunk)
         for anomaly in history.anomalies:
             self.error(self.layout.journal, anomaly)
         self._check_snapshot(chunk.events)
@@ -186,9 +185,7 @@ class StudyChecker:
 
     def _catch_up(self, history: History) -> None:
         """Apply the events appended since ``history`` was read (trial files are read later)."""
-        chunk = Journal(self.layout.journal).read(history.offset)
-        history.apply(chunk.events)
-        history.offset = chunk.end
+        history.consume(Journal(self.layout.journal).read(history.offset))
 
     def _check_mirror(self, path: Path, schema: str, expected: dict, fields: tuple[str, ...]) -> None:
         document = self._check_yaml(path, schema)

@@ -158,10 +158,10 @@ class Study:
         if history is not None:
             chunk = self.journal.read(history.offset)
             if chunk.size >= history.offset and (not chunk.events or chunk.events[0]["seq"] == history.last_seq + 1):
-                self._apply(history, chunk)
+                history.consume(chunk)
                 return history
         history = History()
-        self._apply(history, self.journal.read(0))
+        history.consume(self.journal.read(0))
         return history
 
     def _commit(self, lock: StudyLock, history: History, decide: Callable[[], list[dict]]) -> list[dict]:
@@ -197,16 +197,10 @@ class Study:
         for _ in range(STALE_READ_RETRIES):
             chunk = self.journal.read(history.offset)
             if not chunk.short:
-                return self._apply(history, chunk)
+                return history.consume(chunk)
             time.sleep(STALE_READ_PAUSE)
         raise UnsafeFilesystem(f"reads of the journal stay shorter than its size. {STALE_VIEW_HINT}",
                                file=self.layout.journal)
-
-    @staticmethod
-    def _apply(history: History, chunk) -> int:
-        history.apply(chunk.events)
-        history.offset = chunk.end
-        return chunk.size
 
     def _refresh_snapshot(self, history: History) -> None:
         """Rewrite the snapshot when it lags far behind (by at most one process at a time)."""

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:
+    from .journal import Chunk
 
 RUNNING = "running"
 COMPLETE = "complete"
@@ -118,6 +121,12 @@ class History:
             handler = _HANDLERS.get(event["event"])
             if handler is not None:
                 handler(self, event)
+
+    def consume(self, chunk: "Chunk") -> int:
+        """Apply a journal chunk read from ``offset`` and move past it; return the journal's size."""
+        self.apply(chunk.events)
+        self.offset = chunk.end
+        return chunk.size
 
     def add(self, record: TrialRecord) -> None:
         """Insert a record (replayed or loaded from a snapshot) and count it."""
