@@ -173,9 +173,9 @@ def ask(
                                                     "$SLURM_ARRAY_TASK_ID).")] = None,
 ) -> None:
     """Suggest the next trial: write its params.yaml and print its folder. Exit 4 when nothing is left."""
-    from .output import render_params
-    from .fileio import dump_yaml
     import json
+
+    from .fileio import dump_yaml
 
     if fmt is AskFormat.env and count != 1:
         raise InvalidInput("--format env shows one trial; ask with --count 1", field="--format", value="env")
@@ -188,6 +188,8 @@ def ask(
         elif fmt is AskFormat.yaml:
             typer.echo("---\n" + dump_yaml({"trial": t.number, "path": str(t.path), "params": t.params}), nl=False)
         else:
+            from .output import render_params  # csv, shlex: only this format needs them
+
             env = {"ASKTELL_STUDY": str(study), "ASKTELL_TRIAL": t.number, "ASKTELL_TRIAL_DIR": str(t.path)}
             typer.echo(render_params(t.params, "env", extra_env=env), nl=False)
     if len(trials) < count:
