@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .config import read_config_copy, source_of
 from .errors import AsktellError
 from .fileio import parse_yaml
 from .journal import Journal
@@ -71,7 +72,7 @@ class StudyChecker:
 
     def run(self) -> list[Finding]:
         study = Study.open(self.layout.root)  # raises StudyNotFound / InvalidInput for a broken study.yaml
-        self._check_yaml(self.layout.config, "study")
+        self._check_config_copy(self._check_yaml(self.layout.config, "study"))
         history = self._check_journal(study)
         if history is not None:
             self._check_trials(study, history)
@@ -93,6 +94,12 @@ class StudyChecker:
             for problem in schema_errors(schema, document):
                 self.error(path, problem)
         return document
+
+    def _check_config_copy(self, config: Any) -> None:
+        """``cache/study.json`` must say what ``study.yaml`` says: calls read the copy."""
+        copy = read_config_copy(self.layout.config_copy, source_of(self.layout.config))
+        if copy is not None and copy != config:
+            self.error(self.layout.config_copy, "differs from the study.yaml it claims to copy (delete it)")
 
     def _check_journal(self, study: Study) -> History | None:
         journal = Journal(self.layout.journal)

@@ -1,24 +1,22 @@
-"""The ``asktell`` command: parse arguments, call the Study API, print.
+"""The ``asktell`` command's typer app: parse arguments, call the Study API, print.
 
-No logic lives here.  Errors are mapped to exit codes in one place,
-``main``: an ``AsktellError`` prints one line (``asktell: error: ...``) and
-exits with its code; anything unexpected exits 1 with one line too, and with
-the traceback under ``--debug``.
-
-Start-up time is paid by every pipeline step, so this module imports only
-typer at load time; each command imports what it needs when it runs.
+No logic lives here.  ``asktell.entry`` runs this app and maps errors to exit
+codes; argument errors become ``ArgumentError`` here so that they too are one
+line.  The bodies of ``ask``, ``tell`` and ``params`` live in
+``asktell.commands``, reachable without typer.  Start-up time is paid by every
+pipeline step, so this module imports only typer at load time; each command
+imports what it needs when it runs.
 """
 
 
-import os
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from .errors import EXIT_FAILURE, AsktellError, InvalidInput
+from . import commands
+from .errors import EXIT_FAILURE, EXIT_INVALID, AsktellError, InvalidInput
 
 app = typer.Typer(
     add_completion=False,
@@ -31,24 +29,17 @@ app = typer.Typer(
          "4 nothing left to ask.",
 )
 
-_DEBUG = False
-
 StudyArg = Annotated[Path, typer.Argument(help="The study folder.", show_default=False)]
 
 
-class AskFormat(str, Enum):
-    path = "path"
-    yaml = "yaml"
-    json = "json"
-    env = "env"
+def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """An Enum for typer's choice checking and help, from the plain tuple the commands use."""
+    return Enum(name, {v: v for v in values}, type=str)
 
 
-class ParamsFormat(str, Enum):
-    yaml = "yaml"
-    json = "json"
-    env = "env"
-    args = "args"
-    make = "make"
+AskFormat = _choices("AskFormat", commands.ASK_FORMATS)
+ParamsFormat = _choices("ParamsFormat", commands.PARAMS_FORMATS)
+TellState = _choices("TellState", commands.TELL_STATES)
 
 
 class TrialsFormat(str, Enum):
@@ -63,12 +54,6 @@ class BestFormat(str, Enum):
     env = "env"
 
 
-class TellState(str, Enum):
-    complete = "complete"
-    failed = "failed"
-    pruned = "pruned"
-
-
 class LockKind(str, Enum):
     mkdir = "mkdir"
     flock = "flock"
@@ -76,18 +61,7 @@ class LockKind(str, Enum):
 
 @app.callback()
 def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False) -> None:
-    global _DEBUG
-    _DEBUG = debug
-
-
-def _key_values(items: list[str], flag: str) -> dict[str, str]:
-    pairs = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise InvalidInput(f"write {flag} as NAME=VALUE", field=flag, value=item)
-        pairs[key] = value
-    return pairs
+    """Declared for the help and the parser; ``asktell.entry`` reads ``--debug`` itself."""
 
 
 def _study(path: Path):
@@ -148,7 +122,7 @@ def create(
         raise InvalidInput("give a search space with --space FILE or -p NAME=SPEC", field="space")
     full_space = Space.from_shorthands(param or [], base) if param else base
     objectives = [(n, "minimize") for n in minimize or []] + [(n, "maximize") for n in maximize or []]
-    options = {k: parse_scalar(v) for k, v in _key_values(sampler_option or [], "--sampler-option").items()}
+    options = {k: parse_scalar(v) for k, v in commands.key_values(sampler_option or [], "--sampler-option").items()}
     created = Study.create(study, full_space, objectives=objectives or None, sampler=sampler,
                            sampler_options=options, seed=seed, max_trials=max_trials,
                            lock={"kind": lock.value, "lease_seconds": lock_lease},
@@ -173,36 +147,7 @@ def ask(
                                                     "$SLURM_ARRAY_TASK_ID).")] = None,
 ) -> None:
     """Suggest the next trial: write its params.yaml and print its folder. Exit 4 when nothing is left."""
-    import json
-
-    from .fileio import dump_yaml
-
-    if fmt is AskFormat.env and count != 1:
-        raise InvalidInput("--format env shows one trial; ask with --count 1", field="--format", value="env")
-    trials = _study(study).ask_many(count, key=key)
-    for t in trials:
-        if fmt is AskFormat.path:
-            typer.echo(str(t.path))
-        elif fmt is AskFormat.json:
-            typer.echo(json.dumps({"trial": t.number, "path": str(t.path), "params": t.params}))
-        elif fmt is AskFormat.yaml:
-            typer.echo("---\n" + dump_yaml({"trial": t.number, "path": str(t.path), "params": t.params}), nl=False)
-        else:
-            from .output import render_params  # csv, shlex: only this format needs them
-
-            env = {"ASKTELL_STUDY": str(study), "ASKTELL_TRIAL": t.number, "ASKTELL_TRIAL_DIR": str(t.path)}
-            typer.echo(render_params(t.params, "env", extra_env=env), nl=False)
-    if len(trials) < count:
-        typer.echo(f"asktell: only {len(trials)} of {count} trials were left to ask", err=True)
-
-
-def _trial_number(study_path: Path, trial: str) -> int:
-    """A trial given as ``7``, ``000007`` or its folder ``study/trials/000007``."""
-    text = trial.rstrip("/")
-    name = Path(text).name
-    if name.isdigit():
-        return int(name)
-    raise InvalidInput("a trial is its number or its folder (as printed by ask)", field="TRIAL", value=trial)
+    commands.ask(study, count, fmt.value, key)
 
 
 @app.command(rich_help_panel="Ask and tell")
@@ -219,43 +164,7 @@ def tell(
                                                        rich_help_panel="Result")] = None,
 ) -> None:
     """Record a trial's result, from TRIAL/result.yaml or from --value/--values."""
-    from .pipeline import save_result
-    from .results import read_result
-
-    opened = _study(study)
-    number = _trial_number(study, trial)
-    folder = opened.trial_dir(number)
-    source: object = None
-    given_state = state.value if state else None
-    if value is not None or values:
-        if result is not None:
-            raise InvalidInput("give --result or --value/--values, not both", field="--result", value=str(result))
-        given = {opened.config.objectives[0].name: value} if value is not None and not values else None
-        if value is not None and values:
-            raise InvalidInput("give --value or --values, not both", field="--value", value=value)
-        named = given or _key_values(values or [], "--values")
-        outcome_values: object = named
-        source = "--values" if values else "--value"
-    else:
-        path = result or folder / "result.yaml"
-        if given_state in ("failed", "pruned") and result is None and not path.exists():
-            outcome_values = None
-        else:
-            parsed = read_result(path, opened.config.objectives)
-            outcome_values, source = parsed.values, path
-            if given_state is None:
-                given_state = parsed.state
-    outcome = opened.tell(number, outcome_values, state=given_state or "complete", source=source)
-    record = outcome.record
-    if source in ("--value", "--values") and folder.is_dir() and not (folder / "result.yaml").exists():
-        save_result(record.values, path=folder, state=record.state)
-    from .output import describe_values
-
-    shown = f"trial {number} {record.state}" + (f": {describe_values(record.values)}" if record.values else "")
-    if outcome.already_told:
-        typer.echo(f"{shown} (already told with the same result; nothing changed)", err=True)
-    else:
-        typer.echo(shown, err=True)
+    commands.tell(study, trial, value, values, result, state.value if state else None)
 
 
 @app.command(rich_help_panel="Pipeline steps")
@@ -266,12 +175,7 @@ def params(
     = ParamsFormat.yaml,
 ) -> None:
     """Print a trial's parameters for a pipeline step."""
-    from .output import render_params
-    from .pipeline import read_params_file
-
-    document = read_params_file(trial_dir)
-    extra = {"ASKTELL_TRIAL": document.get("trial"), "ASKTELL_TRIAL_DIR": str(trial_dir)}
-    typer.echo(render_params(document["params"], fmt.value, extra_env=extra), nl=False)
+    commands.params(trial_dir, fmt.value)
 
 
 # ---------------------------------------------------------------------- reading a study
@@ -346,30 +250,25 @@ def _click_error_class() -> type:
     return next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
-def main() -> None:
-    """Entry point: run the app and turn every error into one line and an exit code."""
+class ArgumentError(AsktellError):
+    """The command line itself is wrong (click's usage errors, exit 2)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_INVALID) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def run(argv: list[str]) -> int:
+    """Run the app on ``argv``; an argument error becomes a one-line ``ArgumentError``."""
     usage_error = _click_error_class()
     try:
-        code = app(standalone_mode=False)
-    except AsktellError as exc:
-        if _DEBUG:
-            raise
-        _fail(str(exc), exc.exit_code)
+        code = app(argv, standalone_mode=False)
     except usage_error as exc:  # bad arguments: typer's multi-line box would break "one line"
         message = exc.format_message().replace("\n", " ")
         if not message:  # no arguments at all: the help was printed
-            sys.exit(exc.exit_code)
+            return exc.exit_code
         command = exc.ctx.command_path if getattr(exc, "ctx", None) else "asktell"
-        _fail(f"{command}: {message}", exc.exit_code)
-    except (KeyboardInterrupt, typer.Abort):
-        sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - one line for the user, traceback with --debug
-        if _DEBUG or os.environ.get("ASKTELL_DEBUG"):
-            raise
-        _fail(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)", EXIT_FAILURE)
-    sys.exit(code if isinstance(code, int) else 0)
-
-
-def _fail(message: str, code: int) -> None:
-    print(f"asktell: error: {message}", file=sys.stderr)
-    sys.exit(code)
+        raise ArgumentError(f"{command}: {message}", exit_code=exc.exit_code) from None
+    except typer.Abort:
+        raise KeyboardInterrupt from None
+    return code if isinstance(code, int) else 0

@@ -2,18 +2,21 @@
 
 Every later call reads it to rebuild the space, the objectives, the sampler
 and the lock, so nothing about a study lives anywhere but in its folder.
+Calls read it through a JSON copy in ``cache/`` (``read_config``), which
+spares each of them a YAML parser.
 """
 
 from __future__ import annotations
 
-import re
+import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import InvalidInput
-from .fileio import FORMAT, dump_yaml, read_mapping
+from .fileio import FORMAT, dump_yaml, read_mapping, write_atomic
 from .lock import DEFAULT_LEASE_SECONDS, DEFAULT_TIMEOUT_SECONDS, LOCK_KINDS
 from .space import Space
 
@@ -199,5 +202,62 @@ def parse_config(data: dict, file: object = None) -> StudyConfig:
     )
 
 
-def read_config(path: Path) -> StudyConfig:
-    return parse_config(read_mapping(path, "study.yaml"), path)
+def read_config(path: Path, copy: Path | None = None) -> StudyConfig:
+    """The config in ``study.yaml``, read from its JSON ``copy`` when that is current.
+
+    The copy names the size and mtime of the ``study.yaml`` it was made
+    from (``cp -p`` and ``shutil.copytree`` keep both, so a copied study keeps
+    its copy); one that does not match (``study.yaml`` edited by hand) is made
+    again.  A config JSON cannot hold exactly (a date among the choices) gets
+    no copy.  Writing the copy is best effort: a read-only study still opens.
+    """
+    source = source_of(path) if copy is not None else None
+    data = read_config_copy(copy, source) if copy is not None else None
+    if data is None:
+        data = read_mapping(path, "study.yaml")
+        if copy is not None and source is not None:
+            _write_config_copy(copy, source, data)
+    return parse_config(data, path)
+
+
+def source_of(path: Path) -> list[int] | None:
+    """What identifies one version of ``study.yaml`` for its copy: size and mtime."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns]
+
+
+def read_config_copy(copy: Path, source: list[int] | None) -> dict | None:
+    """The mapping a copy holds if it was made from ``source``, else ``None``."""
+    try:
+        document = json.loads(copy.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(document, dict) or document.get("source") != source or source is None:
+        return None
+    data = document.get("study")
+    return data if isinstance(data, dict) else None
+
+
+def write_config(config: StudyConfig, path: Path, copy: Path) -> None:
+    """Publish ``study.yaml`` and its JSON copy (``create``)."""
+    write_atomic(path, config.to_yaml())
+    source = source_of(path)
+    if source is not None:  # the copy holds what parsing study.yaml gives, exactly
+        _write_config_copy(copy, source, read_mapping(path, "study.yaml"))
+
+
+def _write_config_copy(copy: Path, source: list[int], data: dict) -> None:
+    try:
+        text = json.dumps({"source": source, "study": data}, allow_nan=False)
+    except (TypeError, ValueError):
+        return
+    if json.loads(text)["study"] != data:  # e.g. integer keys would come back as strings
+        return
+    try:
+        copy.parent.mkdir(exist_ok=True)
+        write_atomic(copy, text)
+    except OSError:
+        pass

@@ -30,6 +30,7 @@ class StudyLayout:
         self.journal = self.root / "journal.jsonl"
         self.trials = self.root / TRIALS_DIR
         self.snapshot = self.root / "cache" / "snapshot.jsonl"
+        self.config_copy = self.root / "cache" / "study.json"
 
     def trial_dir(self, number: int) -> Path:
         return self.trials / trial_folder_name(number)

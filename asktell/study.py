@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .config import LockSettings, Objective, StudyConfig, new_seed, parse_lock, parse_objectives, read_config
+from .config import (LockSettings, Objective, StudyConfig, new_seed, parse_lock, parse_objectives, read_config,
+                     write_config)
 from .errors import Exhausted, InvalidInput, StudyNotFound, UnsafeFilesystem
-from .fileio import FORMAT, write_atomic
+from .fileio import FORMAT
 from .journal import STALE_VIEW_HINT, Journal, StaleJournal
 from .layout import StudyLayout, write_params, write_trial
 from .lock import StudyLock, make_lock, sweep_leftovers
@@ -84,7 +85,7 @@ class Study:
         layout = StudyLayout(path)
         if not layout.config.exists():
             raise StudyNotFound("not a study: it has no study.yaml (create one with 'asktell create')", file=path)
-        return cls(path, read_config(layout.config))
+        return cls(path, read_config(layout.config, layout.config_copy))
 
     @classmethod
     def create(
@@ -141,7 +142,7 @@ class Study:
                                        file=study.layout.config)
                 return cls(path, existing)
             study.layout.trials.mkdir(exist_ok=True)
-            write_atomic(study.layout.config, config.to_yaml())
+            write_config(config, study.layout.config, study.layout.config_copy)
             study.journal.create({"seq": 0, "event": "created", "at": config.created_at, "format": FORMAT,
                                   "study": config.name})
         return study

@@ -527,6 +527,10 @@ def check_study(tool: Asktell, study: StudyRef) -> dict:
             "findings": result.stdout.strip().splitlines()[:20]}
 
 
+#: What a plain ``asktell ask`` imports before it does anything (typer is not among it).
+HOT_IMPORTS = "import asktell.quick, asktell.study"
+
+
 def measure_floors(reps: int, burst_reps: int) -> dict:
     """What any Python CLI pays before doing anything: the interpreter, then asktell's imports.
 
@@ -534,11 +538,11 @@ def measure_floors(reps: int, burst_reps: int) -> dict:
     only import, competing for the same CPUs, without any lock.
     """
     interpreter = [sys.executable, "-c", "pass"]
-    imports = [sys.executable, "-c", "import asktell.cli"]
+    imports = [sys.executable, "-c", HOT_IMPORTS]
     return {
         "python -c pass": summary([run_timed([interpreter])[0] for _ in range(reps)]),
-        "python -c 'import asktell.cli'": summary([run_timed([imports])[0] for _ in range(reps)]),
-        f"{BURST_PROCESSES} concurrent python -c 'import asktell.cli'":
+        f"python -c '{HOT_IMPORTS}'": summary([run_timed([imports])[0] for _ in range(reps)]),
+        f"{BURST_PROCESSES} concurrent python -c '{HOT_IMPORTS}'":
             summary([run_timed([imports] * BURST_PROCESSES)[0] for _ in range(burst_reps)]),
     }
 

@@ -43,7 +43,13 @@ def assert_study_files_valid(study: Path, allow_torn: bool = False) -> int:
         checked += 1
         problems.extend(f"{path}: {p}" for p in schema_problems(name, document))
 
-    check("study", study / "study.yaml", yaml.safe_load((study / "study.yaml").read_text()))
+    config = yaml.safe_load((study / "study.yaml").read_text())
+    check("study", study / "study.yaml", config)
+    copy = study / "cache" / "study.json"
+    if copy.exists():
+        document = json.loads(copy.read_text())
+        check("study-copy", copy, document)
+        check("study", copy, document.get("study"))
     for line in (study / "journal.jsonl").read_bytes().split(b"\n")[:-1]:
         if not line:
             continue

@@ -1,0 +1,113 @@
+"""What ``ask``, ``tell`` and ``params`` do once their arguments are parsed.
+
+Every pipeline step runs one of these three, so they must not wait for typer
+(about 25 ms of imports): ``asktell.quick`` parses their plain forms itself
+and ``asktell.cli`` declares them for typer; both call the functions here.
+Each imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+from .errors import InvalidInput
+
+ASK_FORMATS = ("path", "yaml", "json", "env")
+PARAMS_FORMATS = ("yaml", "json", "env", "args", "make")
+TELL_STATES = ("complete", "failed", "pruned")
+
+
+def ask(study: Path, count: int = 1, fmt: str = "path", key: Optional[str] = None) -> None:
+    """Suggest ``count`` trials and print each as ``fmt``."""
+    from .study import Study
+
+    if fmt == "env" and count != 1:
+        raise InvalidInput("--format env shows one trial; ask with --count 1", field="--format", value="env")
+    trials = Study.open(study).ask_many(count, key=key)
+    for t in trials:
+        if fmt == "path":
+            print(t.path)
+        elif fmt == "json":
+            import json
+
+            print(json.dumps({"trial": t.number, "path": str(t.path), "params": t.params}))
+        elif fmt == "yaml":
+            from .fileio import dump_yaml
+
+            print("---\n" + dump_yaml({"trial": t.number, "path": str(t.path), "params": t.params}), end="")
+        else:
+            from .output import render_params  # csv, shlex: only this format needs them
+
+            env = {"ASKTELL_STUDY": str(study), "ASKTELL_TRIAL": t.number, "ASKTELL_TRIAL_DIR": str(t.path)}
+            print(render_params(t.params, "env", extra_env=env), end="")
+    if len(trials) < count:
+        print(f"asktell: only {len(trials)} of {count} trials were left to ask", file=sys.stderr)
+
+
+def trial_number(trial: str) -> int:
+    """A trial given as ``7``, ``000007`` or its folder ``study/trials/000007``."""
+    name = Path(trial.rstrip("/")).name
+    if name.isdigit():
+        return int(name)
+    raise InvalidInput("a trial is its number or its folder (as printed by ask)", field="TRIAL", value=trial)
+
+
+def tell(study: Path, trial: str, value: Optional[float] = None, values: Optional[list[str]] = None,
+         result: Optional[Path] = None, state: Optional[str] = None) -> None:
+    """Record a trial's result from the command line or from its result file."""
+    from .output import describe_values
+    from .pipeline import save_result
+    from .study import Study
+
+    opened = Study.open(study)
+    number = trial_number(trial)
+    folder = opened.trial_dir(number)
+    if value is not None or values:
+        if result is not None:
+            raise InvalidInput("give --result or --value/--values, not both", field="--result", value=str(result))
+        if value is not None and values:
+            raise InvalidInput("give --value or --values, not both", field="--value", value=value)
+        told = {opened.config.objectives[0].name: value} if value is not None else key_values(values, "--values")
+        source: object = "--value" if value is not None else "--values"
+    else:
+        told, source, state = _result_file(opened, result or folder / "result.yaml", result is not None, state)
+    outcome = opened.tell(number, told, state=state or "complete", source=source)
+    record = outcome.record
+    if source in ("--value", "--values") and folder.is_dir() and not (folder / "result.yaml").exists():
+        save_result(record.values, path=folder, state=record.state)
+    shown = f"trial {number} {record.state}" + (f": {describe_values(record.values)}" if record.values else "")
+    note = " (already told with the same result; nothing changed)" if outcome.already_told else ""
+    print(shown + note, file=sys.stderr)
+
+
+def _result_file(opened, path: Path, named: bool, state: Optional[str]) -> tuple[Optional[dict], object, Optional[str]]:
+    """Values, source and state from a result file; a failed or pruned trial may have none."""
+    from .results import read_result
+
+    if state in ("failed", "pruned") and not named and not path.exists():
+        return None, None, state
+    parsed = read_result(path, opened.config.objectives)
+    return parsed.values, path, state or parsed.state
+
+
+def params(trial_dir: Path, fmt: str = "yaml") -> None:
+    """Print a trial's parameters in the shape a pipeline step consumes."""
+    from .output import render_params
+    from .pipeline import read_params_file
+
+    document = read_params_file(trial_dir)
+    extra = {"ASKTELL_TRIAL": document.get("trial"), "ASKTELL_TRIAL_DIR": str(trial_dir)}
+    print(render_params(document["params"], fmt, extra_env=extra), end="")
+
+
+def key_values(items: list[str], flag: str) -> dict[str, str]:
+    """``NAME=VALUE`` arguments as a mapping; anything else is a one-line error naming ``flag``."""
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"write {flag} as NAME=VALUE", field=flag, value=item)
+        pairs[key] = value
+    return pairs
