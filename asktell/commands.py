@@ -71,9 +71,11 @@ def tell(study: Path, trial: str, value: Optional[float] = None, values: Optiona
             raise InvalidInput("give --value or --values, not both", field="--value", value=value)
         told = {opened.config.objectives[0].name: value} if value is not None else key_values(values, "--values")
         source: object = "--value" if value is not None else "--values"
+        constraints = None
     else:
-        told, source, state = _result_file(opened, result or folder / "result.yaml", result is not None, state)
-    outcome = opened.tell(number, told, state=state or "complete", source=source)
+        told, constraints, source, state = _result_file(opened, result or folder / "result.yaml",
+                                                        result is not None, state)
+    outcome = opened.tell(number, told, state=state or "complete", constraints=constraints, source=source)
     record = outcome.record
     if source in ("--value", "--values") and folder.is_dir() and not (folder / "result.yaml").exists():
         save_result(record.values, path=folder, state=record.state)
@@ -82,14 +84,14 @@ def tell(study: Path, trial: str, value: Optional[float] = None, values: Optiona
     print(shown + note, file=sys.stderr)
 
 
-def _result_file(opened, path: Path, named: bool, state: Optional[str]) -> tuple[Optional[dict], object, Optional[str]]:
-    """Values, source and state from a result file; a failed or pruned trial may have none."""
+def _result_file(opened, path: Path, named: bool, state: Optional[str]) -> tuple:
+    """Values, constraints, source and state from a result file; a failed or pruned trial may have none."""
     from .results import read_result
 
     if state in ("failed", "pruned") and not named and not path.exists():
-        return None, None, state
+        return None, None, None, state
     parsed = read_result(path, opened.config.objectives)
-    return parsed.values, path, state or parsed.state
+    return parsed.values, parsed.constraints, path, state or parsed.state
 
 
 def params(trial_dir: Path, fmt: str = "yaml") -> None:

@@ -21,7 +21,7 @@ from .lock import DEFAULT_LEASE_SECONDS, DEFAULT_TIMEOUT_SECONDS, LOCK_KINDS
 from .space import Space
 
 DIRECTIONS = ("minimize", "maximize")
-_NAME_RE = re.compile(r"^[A-Za-z_][\w.-]*$")
+NAME_RE = re.compile(r"^[A-Za-z_][\w.-]*$")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,10 @@ class Objective:
     def sign(self) -> float:
         """+1 for minimize, -1 for maximize: ``sign * value`` is always minimized."""
         return 1.0 if self.direction == "minimize" else -1.0
+
+
+#: What a study optimizes when ``create`` is given no objective.
+DEFAULT_OBJECTIVES = (Objective("value", "minimize"),)
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,7 @@ def parse_objectives(items: Any, file: object = None) -> tuple[Objective, ...]:
             raise InvalidInput("an objective is a mapping with 'name' and 'direction'", file=file,
                                field=where, value=item)
         name, direction = item["name"], item["direction"]
-        if not isinstance(name, str) or not _NAME_RE.match(name):
+        if not isinstance(name, str) or not NAME_RE.match(name):
             raise InvalidInput("an objective name is a word of letters, digits, '_', '-' or '.'", file=file,
                                field=f"{where}.name", value=name)
         if direction not in DIRECTIONS:

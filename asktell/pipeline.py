@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from .errors import InvalidInput
 from .fileio import FORMAT, dump_yaml, read_mapping, write_atomic
 from .layout import PARAMS_NAME
-from .results import RESULT_NAME, check_state, finite_number
+from .results import RESULT_NAME, check_constraints, check_state, finite_number
 from .trial import COMPLETE
 
 TRIAL_DIR_VARIABLE = "ASKTELL_TRIAL_DIR"
@@ -47,13 +47,15 @@ def load_params(path: str | os.PathLike | None = None) -> dict:
 
 
 def save_result(values: float | Mapping[str, float] | None = None, *, path: str | os.PathLike | None = None,
-                state: str = COMPLETE, attrs: Mapping[str, Any] | None = None, **named: float) -> Path:
+                state: str = COMPLETE, constraints: Mapping[str, float] | None = None,
+                attrs: Mapping[str, Any] | None = None, **named: float) -> Path:
     """Write ``result.yaml`` for ``asktell tell`` to pick up.
 
     ``save_result(0.12)`` for a single objective, ``save_result(loss=0.12,
     acc=0.97)`` or ``save_result({"loss": 0.12})`` for named ones.  Numbers
     are checked to be finite here, where the step that made them can still
-    say why.
+    say why.  ``constraints`` (feasible when every one is <= 0) are read
+    by samplers that handle them.
     """
     folder = trial_dir(path)
     target = folder / RESULT_NAME
@@ -69,6 +71,8 @@ def save_result(values: float | Mapping[str, float] | None = None, *, path: str 
         document["value"] = finite_number(values, target, "value")
     if state != COMPLETE:
         document["state"] = state
+    if constraints is not None:
+        document["constraints"] = check_constraints(constraints, target)
     if attrs:
         document["attrs"] = dict(attrs)
     if not folder.is_dir():

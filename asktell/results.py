@@ -5,9 +5,11 @@ Python, or any tool that writes YAML)::
 
     values: {loss: 0.12, acc: 0.97}   # or, with one objective:  value: 0.12
     state: complete                   # optional: complete (default), failed or pruned
+    constraints: {memory_gb: -1.5}    # optional: feasible when every one is <= 0
     attrs: {epochs: 12}               # optional: anything the user wants kept
 
-Every value must be a finite number for an objective the study declares.
+Every value must be a finite number for an objective the study declares;
+constraints are finite numbers under names of the pipeline's choosing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .config import Objective
+from .config import NAME_RE, Objective
 from .errors import InvalidInput
 from .fileio import FORMAT, read_mapping
 from .trial import COMPLETE, FAILED, PRUNED
@@ -26,7 +28,7 @@ from .space import parse_scalar
 
 RESULT_NAME = "result.yaml"
 TELL_STATES = (COMPLETE, PRUNED, FAILED)
-_RESULT_KEYS = {"format", "value", "values", "state", "attrs"}
+_RESULT_KEYS = {"format", "value", "values", "state", "constraints", "attrs"}
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Result:
     state: str = COMPLETE
     values: dict[str, float] | None = None
     attrs: dict = field(default_factory=dict)
+    constraints: dict[str, float] | None = None
 
 
 def finite_number(value: Any, file: object, where: str) -> float:
@@ -73,6 +76,22 @@ def check_values(values: Any, objectives: tuple[Objective, ...], state: str, fil
     return checked or None
 
 
+def check_constraints(constraints: Any, file: object, where: str = "constraints") -> dict[str, float] | None:
+    """Constraint values by name; a trial is feasible when all are <= 0 (samplers read them)."""
+    if constraints is None:
+        return None
+    if not isinstance(constraints, Mapping) or not constraints:
+        raise InvalidInput("must be a non-empty mapping of constraint names to numbers", file=file, field=where,
+                           value=constraints)
+    checked = {}
+    for name, value in constraints.items():
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise InvalidInput("a constraint name is a letter or _ followed by letters, digits, _ . -",
+                               file=file, field=where, value=name)
+        checked[name] = finite_number(value, file, f"{where}.{name}")
+    return checked
+
+
 def values_from(value: Any, values: Any, objectives: tuple[Objective, ...], file: object) -> Any:
     """Merge the single-value shorthand ``value`` into the ``values`` mapping."""
     if value is None:
@@ -104,7 +123,8 @@ def parse_result(data: dict, objectives: tuple[Objective, ...], file: object) ->
     attrs = data.get("attrs", {})
     if not isinstance(attrs, dict):
         raise InvalidInput("must be a mapping", file=file, field="attrs", value=attrs)
-    return Result(state=state, values=check_values(values, objectives, state, file), attrs=attrs)
+    return Result(state=state, values=check_values(values, objectives, state, file),
+                  constraints=check_constraints(data.get("constraints"), file), attrs=attrs)
 
 
 def read_result(path: Path, objectives: tuple[Objective, ...]) -> Result:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .config import (LockSettings, Objective, StudyConfig, new_seed, parse_lock, parse_objectives, read_config,
+from .config import (DEFAULT_OBJECTIVES, LockSettings, Objective, StudyConfig, new_seed, parse_lock, parse_objectives, read_config,
                      write_config)
 from .errors import Exhausted, InvalidInput, StudyNotFound, UnsafeFilesystem
 from .fileio import FORMAT
@@ -28,7 +28,7 @@ from .journal import STALE_VIEW_HINT, Journal, StaleJournal
 from .layout import StudyLayout, write_params, write_trial
 from .lock import StudyLock, make_lock, sweep_leftovers
 from .snapshot import REFRESH_EVENTS, RefreshClaim, read_snapshot, write_snapshot
-from .results import check_state, check_values, values_from
+from .results import check_constraints, check_state, check_values, values_from
 from .space import Space
 from .trial import COMPLETE, RUNNING, History, TrialRecord, now_iso
 
@@ -59,7 +59,7 @@ class TellOutcome:
 
 def _as_objectives(objectives: Any) -> tuple[Objective, ...]:
     if objectives is None:
-        return (Objective("value", "minimize"),)
+        return DEFAULT_OBJECTIVES
     if isinstance(objectives, str):
         return parse_objectives({"value": objectives})
     return parse_objectives(objectives if isinstance(objectives, (dict, list)) else list(objectives))
@@ -125,7 +125,7 @@ class Study:
             lock=lock if isinstance(lock, LockSettings) else parse_lock(lock),
             created_at=now_iso(),
         )
-        make_sampler(config.sampler, config.sampler_options, config.seed).check_space(space)
+        make_sampler(config.sampler, config.sampler_options, config.seed, config.objectives).check_space(space)
         if path.exists() and not path.is_dir():
             raise InvalidInput("exists and is not a folder", file=path)
         path.mkdir(parents=True, exist_ok=True)
@@ -259,7 +259,8 @@ class Study:
             raise InvalidInput("--key asks for exactly one trial", field="count", value=count)
         if key is not None and (not isinstance(key, str) or not key or "\n" in key):
             raise InvalidInput("must be a non-empty single-line string", field="key", value=key)
-        sampler = make_sampler(self.config.sampler, self.config.sampler_options, self.config.seed)
+        sampler = make_sampler(self.config.sampler, self.config.sampler_options, self.config.seed,
+                               self.config.objectives)
         history = self.history(full=sampler.uses_history)
         reused: TrialRecord | None = None
         new: list[TrialRecord] = []
@@ -307,10 +308,11 @@ class Study:
 
     # ------------------------------------------------------------------ tell
     def tell(self, trial: int | TrialRecord | AskedTrial, values: Any = None, *, state: str = COMPLETE,
-             source: object = None) -> TellOutcome:
+             constraints: Mapping[str, float] | None = None, source: object = None) -> TellOutcome:
         """Record a trial's outcome.
 
-        ``values`` is a number (one objective) or ``{objective: number}``.
+        ``values`` is a number (one objective) or ``{objective: number}``;
+        ``constraints`` maps names to numbers, feasible when all are <= 0.
         Telling the same outcome twice succeeds and changes nothing; a
         different outcome for a finished trial is an error.
         """
@@ -321,10 +323,11 @@ class Study:
         if values is not None and not isinstance(values, Mapping):
             values = values_from(values, None, self.config.objectives, source)
         checked = check_values(values, self.config.objectives, state, source)
+        limits = check_constraints(constraints, source)
         history = self.history(full=False)
         if number < history.next_number and history.get(number) is None:
             # Finished before the snapshot, so left out of the partial history: a repeated tell.
-            return self._retold(self._require_trial(self.history(full=True), number), state, checked)
+            return self._retold(self._require_trial(self.history(full=True), number), state, checked, limits)
         record: TrialRecord | None = None
 
         def decide() -> list[dict]:
@@ -336,13 +339,15 @@ class Study:
                      "state": state, "host": socket.gethostname(), "pid": os.getpid()}
             if checked is not None:
                 event["values"] = checked
+            if limits is not None:
+                event["constraints"] = limits
             return [event]
 
         with self._locked() as lock:
             written = self._commit(lock, history, decide)
         assert record is not None
         if not written:
-            return self._retold(record, state, checked)
+            return self._retold(record, state, checked, limits)
         write_trial(self.layout, self.config.name, record)
         self._refresh_snapshot(history)
         return TellOutcome(record)
@@ -354,13 +359,16 @@ class Study:
                                file=self.layout.journal, field="trial", value=number)
         return record
 
-    def _retold(self, record: TrialRecord, state: str, values: dict | None) -> TellOutcome:
+    def _retold(self, record: TrialRecord, state: str, values: dict | None, constraints: dict | None) -> TellOutcome:
         if record.state != state:
             raise InvalidInput(f"trial {record.number} was already told {record.state}; it cannot become {state}",
                                file=self.layout.journal, field="state", value=state)
         if record.values != values:
             raise InvalidInput(f"trial {record.number} was already told other values {record.values}",
                                file=self.layout.journal, field="values", value=values)
+        if record.constraints != constraints:
+            raise InvalidInput(f"trial {record.number} was already told other constraints {record.constraints}",
+                               file=self.layout.journal, field="constraints", value=constraints)
         if not self.layout.trial_file(record.number).exists():
             write_trial(self.layout, self.config.name, record)
         return TellOutcome(record, already_told=True)

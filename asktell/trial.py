@@ -52,6 +52,8 @@ class TrialRecord:
     key: str | None = None
     state: str = RUNNING
     values: dict | None = None
+    #: Constraint values from the result; feasible when every one is <= 0.
+    constraints: dict | None = None
     told_at: str | None = None
     told_by: str | None = None
 
@@ -74,6 +76,8 @@ class TrialRecord:
         data: dict = {"trial": self.number, "state": self.state, "params": self.params}
         if self.values is not None:
             data["values"] = self.values
+        if self.constraints is not None:
+            data["constraints"] = self.constraints
         data["asked_at"] = self.asked_at
         if self.told_at is not None:
             data["told_at"] = self.told_at
@@ -162,6 +166,7 @@ class History:
         self.counts[record.state] -= 1
         record.state = event["state"]
         record.values = event.get("values")
+        record.constraints = event.get("constraints")
         record.told_at = event["at"]
         record.told_by = event.get("host")
         self.counts[record.state] += 1

@@ -399,6 +399,24 @@ def test_tell_reads_result_saved_by_a_python_step(study, valid_files):
     valid_files(study)
 
 
+def test_constraints_travel_from_the_result_file_to_the_journal_and_trial_yaml(study, valid_files):
+    """Samplers read constraints from the history: they must survive tell, the snapshot and a re-tell."""
+    folder = Path(run_asktell("ask", study).stdout.strip())
+    step = ("import asktell; asktell.save_result(0.5, constraints={'memory_gb': 1.5, 'latency_ms': -3})")
+    subprocess.run([sys.executable, "-c", step], env={**os.environ, "ASKTELL_TRIAL_DIR": str(folder)}, check=True)
+    assert run_asktell("tell", study, folder).returncode == 0
+
+    expected = {"memory_gb": 1.5, "latency_ms": -3.0}
+    assert [e["constraints"] for e in journal_events(study) if e["event"] == "told"] == [expected]
+    assert read_yaml(folder / "trial.yaml")["constraints"] == expected
+    assert trials_json(study)[0]["constraints"] == expected
+    assert run_asktell("tell", study, folder).returncode == 0  # same result again: a no-op
+    (folder / "result.yaml").write_text("value: 0.5\nconstraints: {memory_gb: 0.5}\n")
+    other = run_asktell("tell", study, folder)
+    assert other.returncode == 2 and "constraints" in other.stderr
+    valid_files(study)
+
+
 def test_tell_value_records_and_mirrors_the_result(study, valid_files):
     """--value records the single objective in the journal and in trial.yaml."""
     folder = ok("ask", study).stdout.strip()

@@ -30,6 +30,8 @@ LOSS_ACC = (Objective("loss", "minimize"), Objective("acc", "maximize"))
     ({"state": PRUNED, "values": {"acc": 0.5}}, LOSS_ACC, Result(PRUNED, {"acc": 0.5})),
     ({"format": "asktell/1", "value": 1, "attrs": {"epochs": 12}}, LOSS,
      Result(COMPLETE, {"loss": 1.0}, {"epochs": 12})),
+    ({"value": 1, "constraints": {"memory_gb": -0.5, "latency.ms": "2"}}, LOSS,
+     Result(COMPLETE, {"loss": 1.0}, constraints={"memory_gb": -0.5, "latency.ms": 2.0})),
 ])
 def test_parse_result_accepts(data: dict, objectives: tuple, expected: Result) -> None:
     """Values come back as floats keyed in the study's objective order; partial values only if not complete."""
@@ -61,6 +63,11 @@ REJECTED = {
     "running-state": ({"value": 0.1, "state": "running"}, LOSS, "state"),
     "wrong-format": ({"format": "asktell/2", "value": 0.1}, LOSS, "format"),
     "attrs-not-a-mapping": ({"value": 0.1, "attrs": [1]}, LOSS, "attrs"),
+    "constraints-not-a-mapping": ({"value": 0.1, "constraints": [1]}, LOSS, "constraints"),
+    "constraints-empty": ({"value": 0.1, "constraints": {}}, LOSS, "constraints"),
+    "constraint-not-a-number": ({"value": 0.1, "constraints": {"mem": "lots"}}, LOSS, "constraints.mem"),
+    "constraint-nan": ({"value": 0.1, "constraints": {"mem": float("nan")}}, LOSS, "constraints.mem"),
+    "constraint-bad-name": ({"value": 0.1, "constraints": {"two words": 1}}, LOSS, "constraints"),
 }
 
 

@@ -23,15 +23,23 @@ from hypothesis import strategies as st
 
 from asktell import Study
 from asktell.errors import Exhausted, InvalidInput
-from asktell.samplers import SAMPLERS, derive_seed, make_sampler
+from asktell.config import Objective
+from asktell.samplers import SAMPLERS, derive_seed
+from asktell.samplers import make_sampler as _make_sampler
 from asktell.space import Space
 from asktell.trial import COMPLETE, FAILED, TrialRecord
 from tests.support.spaces import PROPERTY, cell_identity, drafts, typed, yaml_space
 
 ASKED_AT = "2024-01-01T00:00:00.000Z"
+LOSS = (Objective("loss", "minimize"),)
 TOLD_AT = "2024-01-01T00:01:00.000Z"
 #: Samplers that only work on some spaces get generated spaces they accept.
 SPACES_FOR = {"grid": drafts(gridable=True)}
+
+
+def make_sampler(name: str, options: dict, study_seed: int):
+    """The sampler as a study minimizing ``loss`` builds it (the trials below report ``loss``)."""
+    return _make_sampler(name, options, study_seed, LOSS)
 
 
 def journal_copy(params: dict) -> dict:
@@ -122,13 +130,14 @@ PROCESS_SPACES = [
 
 _SUGGEST_SCRIPT = """
 import json, sys
+from asktell.config import Objective
 from asktell.samplers import make_sampler
 from asktell.space import Space
 from asktell.trial import TrialRecord
 records = lambda items: [TrialRecord(**item) for item in items]
 answers = []
 for case in json.load(sys.stdin):
-    sampler = make_sampler(case["sampler"], case["options"], case["study_seed"])
+    sampler = make_sampler(case["sampler"], case["options"], case["study_seed"], [Objective("loss", "minimize")])
     answers.append(sampler.suggest(Space.from_spec(case["space"]), records(case["history"]),
                                    records(case["pending"]), case["seed"]))
 json.dump(answers, sys.stdout)

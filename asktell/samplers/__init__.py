@@ -8,7 +8,9 @@ is used, so the start-up of ``ask`` pays for one sampler, not all of them.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 
+from ..config import DEFAULT_OBJECTIVES, Objective
 from ..errors import InvalidInput
 from .base import Sampler, derive_seed
 
@@ -21,10 +23,11 @@ SAMPLERS = {
 __all__ = ["SAMPLERS", "Sampler", "derive_seed", "make_sampler"]
 
 
-def make_sampler(name: str, options: dict, study_seed: int) -> Sampler:
+def make_sampler(name: str, options: dict, study_seed: int,
+                 objectives: Sequence[Objective] = DEFAULT_OBJECTIVES) -> Sampler:
     """The configured sampler; unknown names and options are input errors."""
     if name not in SAMPLERS:
         raise InvalidInput(f"unknown sampler; use one of {', '.join(SAMPLERS)}", field="sampler.name", value=name)
     module_name, class_name = SAMPLERS[name].split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(study_seed=study_seed, **options)
+    return cls(study_seed=study_seed, objectives=objectives, **options)
