@@ -262,6 +262,7 @@ class Study:
         sampler = make_sampler(self.config.sampler, self.config.sampler_options, self.config.seed,
                                self.config.objectives)
         history = self.history(full=sampler.uses_history)
+        draft, drafted_at = self._draft(sampler, history, count, key), history.last_seq
         reused: TrialRecord | None = None
         new: list[TrialRecord] = []
 
@@ -270,7 +271,8 @@ class Study:
             reused = history.running_with_key(key) if key is not None else None
             if reused is not None:
                 return []
-            new = self._suggest(sampler, history, count, key)
+            unchanged = draft is not None and history.last_seq == drafted_at
+            new = draft if unchanged else self._suggest(sampler, history, count, key)
             return [_asked_event(history.last_seq + 1 + i, t) for i, t in enumerate(new)]
 
         with self._locked() as lock:
@@ -282,8 +284,23 @@ class Study:
         self._refresh_snapshot(history)
         return [AskedTrial(t.number, t.params, write_params(self.layout, self.config.name, t), key) for t in new]
 
+    def _draft(self, sampler, history: History, count: int, key: str | None) -> list[TrialRecord] | None:
+        """Outside the lock: the trials the journal as read so far would get.
+
+        A model-based sampler may take tens of milliseconds; drafting before
+        taking the lock keeps that out of the lock's hold time.  Under the
+        lock the draft is used only if no event was appended since it was
+        made, so the decision is still taken on the latest journal.
+        """
+        if key is not None and history.running_with_key(key) is not None:
+            return None
+        try:
+            return self._suggest(sampler, history, count, key)
+        except Exhausted:
+            return None  # decided again under the lock, where the error is raised
+
     def _suggest(self, sampler, history: History, count: int, key: str | None) -> list[TrialRecord]:
-        """New trial records, numbered from ``history.next_number``; called under the lock."""
+        """New trial records, numbered from ``history.next_number``."""
         from .samplers import derive_seed
 
         finished = [t for t in history.trials if t.finished] if sampler.uses_history else []
