@@ -3,6 +3,7 @@
 #   make demo    install asktell and run the shell pipeline example (pipelines/shell/) on a fresh study
 #   make test    install asktell with its test extras and run the whole test suite, slow tests included
 #   make bench   install asktell with its bench and test extras and run bench/cli_latency.py
+#   make bench-samplers   the same install; bench/samplers.py (suggestion quality against Optuna, long)
 #   make clean   remove the demo study and build and test leftovers (make distclean: .venv too)
 #
 # Each install leaves a stamp file in .venv, so pip runs again only when pyproject.toml
@@ -20,10 +21,10 @@ DEMO_STUDY := demo-study
 # Extra pytest arguments, e.g. make test PYTEST_ARGS='-x -k pipeline'
 PYTEST_ARGS ?=
 
-.PHONY: help demo test bench clean distclean
+.PHONY: help demo test bench bench-samplers clean distclean
 
 help:
-	@echo "make demo | test | bench | clean | distclean (see the top of the Makefile)"
+	@echo "make demo | test | bench | bench-samplers | clean | distclean (see the top of the Makefile)"
 
 $(VENV_PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +52,9 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench-test
 	$(VENV_PY) bench/cli_latency.py
+
+bench-samplers: $(VENV)/.installed-bench-test
+	$(VENV_PY) bench/samplers.py
 
 clean:
 	rm -rf $(DEMO_STUDY) build dist *.egg-info .pytest_cache .hypothesis
