@@ -2,10 +2,12 @@
 
 Findings come in two levels.  *Errors* mean the study is not what asktell
 wrote: a file that fails its JSON Schema, journal lines lost or repeated, a
-mirror (``params.yaml``, ``trial.yaml``) that contradicts the journal.
+mirror (``params.yaml``, ``trial.yaml``) that contradicts the journal, a
+``journal.head`` ahead of the journal (lines lost, or a stale view).
 *Warnings* are the expected traces of interrupted work: a torn final line
 from a writer that died mid-write, a mirror not yet written because its
-writer was killed, an orphan folder, a trial running for too long.
+writer was killed, a head missing, torn or behind the journal (the next
+write repairs it), an orphan folder, a trial running for too long.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from .config import read_config_copy, source_of
 from .errors import AsktellError
 from .fileio import parse_yaml
-from .journal import Journal
+from .journal import HEAD_BYTES, Head, Journal
 from .layout import PARAMS_NAME, TRIAL_NAME, StudyLayout, params_document, trial_document
 from .lock import RELEASED_PREFIX, STALE_PREFIX, MkdirLock
 from .output import format_duration
@@ -61,6 +63,7 @@ def schema_errors(name: str, document: Any) -> list[str]:
 class StudyChecker:
     def __init__(self, path: Path, max_age: float | None = None) -> None:
         self.layout = StudyLayout(path)
+        self.journal = Journal(self.layout.journal, self.layout.head)
         self.max_age = max_age
         self.findings: list[Finding] = []
 
@@ -102,9 +105,9 @@ class StudyChecker:
             self.error(self.layout.config_copy, "differs from the study.yaml it claims to copy (delete it)")
 
     def _check_journal(self, study: Study) -> History | None:
-        journal = Journal(self.layout.journal)
+        head = self._check_head()  # read first: a writer at work now can make it lag, never lead
         try:
-            chunk = journal.read(0)
+            chunk = self.journal.read(0)
         except AsktellError as exc:
             self.error(self.layout.journal, exc.message)
             return None
@@ -127,8 +130,37 @@ class StudyChecker:
         history.consume(chunk)
         for anomaly in history.anomalies:
             self.error(self.layout.journal, anomaly)
+        if head is not None:
+            self._compare_head(head, chunk.size, history.last_seq)
         self._check_snapshot(chunk.events)
         return history
+
+    def _check_head(self) -> Head | None:
+        """``journal.head`` as read, if it is one whole record that matches its schema."""
+        path = self.layout.head
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            self.warn(path, "missing (a study from an older asktell, or an interrupted create); "
+                            "the next ask or tell writes it")
+            return None
+        head = Head.parse(data)
+        if head is None:
+            self.warn(path, f"not one {HEAD_BYTES}-byte record (an interrupted write?): {data[:60]!r}; "
+                            "the next ask or tell rewrites it from the journal")
+            return None
+        for problem in schema_errors("head", json.loads(data)):
+            self.error(path, problem)
+        return head
+
+    def _compare_head(self, head: Head, size: int, seq: int) -> None:
+        where = f"records {head.size} bytes up to seq {head.seq}, the journal has {size} bytes up to seq {seq}"
+        if head.ahead_of(size, seq):
+            self.error(self.layout.head, f"{where}: journal lines were lost, or this mount serves a stale "
+                                         "view (see docs/design.md, 'Filesystems')")
+        elif (head.size, head.seq) != (size, seq):
+            self.warn(self.layout.head, f"{where}: a writer stopped between its journal append and this "
+                                        "file (or is between them now); the next ask or tell rewrites it")
 
     def _check_snapshot(self, events: list[dict]) -> None:
         """The snapshot must equal a replay of the journal up to its offset."""
@@ -192,7 +224,7 @@ class StudyChecker:
 
     def _catch_up(self, history: History) -> None:
         """Apply the events appended since ``history`` was read (trial files are read later)."""
-        history.consume(Journal(self.layout.journal).read(history.offset))
+        history.consume(self.journal.read(history.offset))
 
     def _check_mirror(self, path: Path, schema: str, expected: dict, fields: tuple[str, ...]) -> None:
         document = self._check_yaml(path, schema)

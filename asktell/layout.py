@@ -16,6 +16,8 @@ from .fileio import FORMAT, dump_yaml, write_atomic
 from .trial import TrialRecord, trial_folder_name
 
 CONFIG_NAME = "study.yaml"
+JOURNAL_NAME = "journal.jsonl"
+HEAD_NAME = "journal.head"
 TRIALS_DIR = "trials"
 PARAMS_NAME = "params.yaml"
 TRIAL_NAME = "trial.yaml"
@@ -27,7 +29,8 @@ class StudyLayout:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.config = self.root / CONFIG_NAME
-        self.journal = self.root / "journal.jsonl"
+        self.journal = self.root / JOURNAL_NAME
+        self.head = self.root / HEAD_NAME
         self.trials = self.root / TRIALS_DIR
         self.snapshot = self.root / "cache" / "snapshot.jsonl"
         self.config_copy = self.root / "cache" / "study.json"

@@ -33,7 +33,7 @@ from .space import Space
 from .trial import COMPLETE, RUNNING, History, TrialRecord, now_iso
 
 
-#: How often, and how far apart, a short read of the journal under the lock is retried.
+#: How often, and how far apart, a stale view of the journal under the lock is retried.
 STALE_READ_RETRIES = 40
 STALE_READ_PAUSE = 0.025
 
@@ -72,7 +72,7 @@ class Study:
         self.path = Path(path)
         self.layout = StudyLayout(self.path)
         self.config = config
-        self.journal = Journal(self.layout.journal)
+        self.journal = Journal(self.layout.journal, self.layout.head)
         #: The last lock used, kept for ``last_hold`` (benchmarks, diagnostics).
         self.last_lock: StudyLock | None = None
 
@@ -191,17 +191,17 @@ class Study:
     def _catch_up(self, history: History) -> int:
         """Under the lock: apply what the journal holds beyond ``history.offset``.
 
-        Returns the journal's size.  A read that comes back short of the size
-        is a stale cache of a network mount; it is retried for a while (the
-        cache expires) and never acted on.
+        Returns the journal's size.  A stale view of a network mount (a read
+        short of the file's size, or a journal behind its head) is retried for
+        a while (the cache expires) and never acted on; if it stays stale the
+        call fails.
         """
         for _ in range(STALE_READ_RETRIES):
-            chunk = self.journal.read(history.offset)
-            if not chunk.short:
+            chunk = self.journal.read_locked(history.offset, history.last_seq)
+            if not chunk.stale:
                 return history.consume(chunk)
             time.sleep(STALE_READ_PAUSE)
-        raise UnsafeFilesystem(f"reads of the journal stay shorter than its size. {STALE_VIEW_HINT}",
-                               file=self.layout.journal)
+        raise UnsafeFilesystem(f"{chunk.stale}. {STALE_VIEW_HINT}", file=self.layout.journal)
 
     def _refresh_snapshot(self, history: History) -> None:
         """Rewrite the snapshot when it lags far behind (by at most one process at a time)."""

@@ -34,7 +34,11 @@ def journal_events(study: Path) -> list[dict]:
 
 
 def assert_study_files_valid(study: Path, allow_torn: bool = False) -> int:
-    """Check study.yaml, each journal line and each trial file; return how many files were checked."""
+    """Check study.yaml, each journal line, journal.head and each trial file; return how many files were checked.
+
+    The head must be one 64-byte line that records the journal's size and last
+    seq exactly: nothing is in flight when the tests call this.
+    """
     problems: list[str] = []
     checked = 0
 
@@ -50,7 +54,9 @@ def assert_study_files_valid(study: Path, allow_torn: bool = False) -> int:
         document = json.loads(copy.read_text())
         check("study-copy", copy, document)
         check("study", copy, document.get("study"))
-    for line in (study / "journal.jsonl").read_bytes().split(b"\n")[:-1]:
+    journal = (study / "journal.jsonl").read_bytes()
+    last_seq = None
+    for line in journal.split(b"\n")[:-1]:
         if not line:
             continue
         try:
@@ -60,6 +66,16 @@ def assert_study_files_valid(study: Path, allow_torn: bool = False) -> int:
                 problems.append(f"journal: unparseable line {line[:60]!r}")
             continue
         check("event", study / "journal.jsonl", event)
+        last_seq = event.get("seq")
+    head = (study / "journal.head").read_bytes()
+    if len(head) != 64 or not head.endswith(b"\n"):
+        problems.append(f"journal.head: not one 64-byte line: {head!r}")
+    else:
+        record = json.loads(head)
+        check("head", study / "journal.head", record)
+        if (record.get("size"), record.get("seq")) != (len(journal), last_seq):
+            problems.append(f"journal.head: {head.strip()!r}, but the journal has {len(journal)} bytes "
+                            f"up to seq {last_seq}")
     for folder in sorted((study / "trials").iterdir()):
         for name in ("params", "result", "trial"):
             path = folder / f"{name}.yaml"
