@@ -63,15 +63,19 @@ class DifferentialEvolutionSampler(Sampler):
                 seed: int) -> dict:
         rng = random.Random(seed)
         population = self.population(space, history)
+        nowhere = [math.nan] * len(space)
+
+        def uniform() -> dict:
+            return decode(space, nowhere, rng.random)
+
         if len(population) < self.population_size(space):
-            nowhere = [math.nan] * len(space)
-            return untaken(lambda: decode(space, nowhere, rng.random), [*history, *pending])
+            return untaken([*history, *pending], uniform)
         members = [encode(space, t.params) for t in population]
 
         def child() -> dict:
             return decode(space, self.child(members, rng), rng.random)
 
-        return untaken(child, [*history, *pending])
+        return untaken([*history, *pending], child, uniform)
 
     def child(self, members: list[Point], rng: random.Random) -> Point:
         """Mutant of a random target crossed with it (binomial), folded back into the unit cube."""

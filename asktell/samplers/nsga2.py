@@ -61,9 +61,13 @@ class NSGA2Sampler(Sampler):
                 seed: int) -> dict:
         rng = random.Random(seed)
         population = self.population(history)
+        nowhere = [math.nan] * len(space)
+
+        def uniform() -> dict:
+            return decode(space, nowhere, rng.random)
+
         if len(population) < self.options["population"]:
-            nowhere = [math.nan] * len(space)
-            return untaken(lambda: decode(space, nowhere, rng.random), [*history, *pending])
+            return untaken([*history, *pending], uniform)
         members = [encode(space, t.params) for t in population]
         categorical = categorical_mask(space)
 
@@ -71,7 +75,7 @@ class NSGA2Sampler(Sampler):
             first, second = (members[tournament(len(members), rng)] for _ in range(2))
             return decode(space, self.offspring(first, second, categorical, rng), rng.random)
 
-        return untaken(child, [*history, *pending])
+        return untaken([*history, *pending], child, uniform)
 
     def offspring(self, first: Point, second: Point, categorical: list[bool], rng: random.Random) -> Point:
         """One child of two parents: crossover (usually), then mutation, coordinate by coordinate."""

@@ -48,15 +48,18 @@ def categorical_mask(space: Space) -> list[bool]:
     return [param.kind == "categorical" for param in space]
 
 
-def untaken(propose: Callable[[], dict], trials: Iterable[TrialRecord], tries: int = 20) -> dict:
-    """The first proposal that no trial (finished or pending) already has, else the last one.
+def untaken(trials: Iterable[TrialRecord], *proposers: Callable[[], dict], tries: int = 20) -> dict:
+    """The first proposal that no trial (finished or pending) already has, else the last one made.
 
-    On integer, stepped or categorical spaces two children often decode to the
-    same parameter set; a repeat would spend a whole trial to learn nothing.
+    Each proposer gets ``tries`` attempts in turn.  On integer, stepped or
+    categorical spaces children often decode to a parameter set already taken,
+    and a repeat spends a whole trial to learn nothing; a uniform proposer
+    last reaches free cells the population cannot.
     """
     taken = {cell_key(t.params) for t in trials}
-    for _ in range(tries - 1):
-        params = propose()
-        if cell_key(params) not in taken:
-            return params
-    return propose()
+    for propose in proposers:
+        for _ in range(tries):
+            params = propose()
+            if cell_key(params) not in taken:
+                return params
+    return params
