@@ -9,13 +9,15 @@ unit coordinates of numeric parameters, uniform crossover and uniform
 re-draws for categorical ones.  Until that many trials are complete,
 parameters are drawn uniformly.  With one objective it is a plain GA.
 
-Pending trials are not in the population; each new trial has its own seed,
-hence its own parents and variation, and a child that decodes to the
+Pending trials are not in the population.  Tournaments favour a few parents,
+so children of one batch would bunch around them: with trials pending,
+``CANDIDATES`` children are drawn (from the trial's own seed) and the one
+farthest from every pending trial is asked.  A child that decodes to the
 parameters of an existing trial is drawn again.
 
 Cost: the ranking of ``pareto.best_by_rank_and_crowding``, O(n^2 x objectives)
 numpy comparisons over the n complete trials (a few ms at 1,000), plus
-O(population x d) for encoding and O(d) per child.
+O(population x d) for encoding and O(d x pending) per candidate child.
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ from .base import Sampler
 from .constraints import total_violation
 from .options import check_number, check_population
 from .pareto import best_by_rank_and_crowding
-from .unitcube import Point, categorical_mask, decode, encode, untaken
+from .unitcube import Point, categorical_mask, decode, encode, nearest_distance, untaken
 
+#: Children drawn when trials are pending; the one farthest from them is asked.
+CANDIDATES = 4
 #: Chance that two parents are crossed at all (else the child is a mutated copy), as in Deb's NSGA-II.
 CROSSOVER_PROBABILITY = 0.9
 
@@ -50,10 +54,11 @@ class NSGA2Sampler(Sampler):
 
     def population(self, history: Sequence[TrialRecord]) -> list[TrialRecord]:
         """The best complete trials, best first (front, then crowding distance); all of them if too few."""
-        complete = [t for t in history if self.losses(t) is not None]
+        scored = [(t, self.losses(t)) for t in history]
+        complete = [t for t, losses in scored if losses is not None]
         if len(complete) < self.options["population"]:
             return complete
-        losses = np.array([self.losses(t) for t in complete], dtype=float)
+        losses = np.array([losses for _, losses in scored if losses is not None], dtype=float)
         violations = np.array([total_violation(t) for t in complete], dtype=float)
         return [complete[i] for i in best_by_rank_and_crowding(losses, violations, self.options["population"])]
 
@@ -70,10 +75,15 @@ class NSGA2Sampler(Sampler):
             return untaken([*history, *pending], uniform)
         members = [encode(space, t.params) for t in population]
         categorical = categorical_mask(space)
+        running = [encode(space, t.params) for t in pending]
+
+        def offspring() -> Point:
+            first, second = (members[tournament(len(members), rng)] for _ in range(2))
+            return self.offspring(first, second, categorical, rng)
 
         def child() -> dict:
-            first, second = (members[tournament(len(members), rng)] for _ in range(2))
-            return decode(space, self.offspring(first, second, categorical, rng), rng.random)
+            candidates = [offspring() for _ in range(CANDIDATES if running else 1)]
+            return decode(space, max(candidates, key=lambda c: nearest_distance(c, running)), rng.random)
 
         return untaken([*history, *pending], child, uniform)
 

@@ -15,19 +15,23 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Rows compared at once; bounds the temporary arrays at about 4 M booleans.
-_BLOCK_CELLS = 4_000_000
+#: Source rows x target rows compared at once; bounds the temporary arrays at about 2 M booleans each.
+_BLOCK_CELLS = 2_000_000
 
 
 def dominated_counts(sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """For each row of ``targets``, how many rows of ``sources`` dominate it."""
     counts = np.zeros(len(targets), dtype=np.int64)
-    block = max(1, _BLOCK_CELLS // max(1, len(targets) * targets.shape[1]))
+    block = max(1, _BLOCK_CELLS // max(1, len(targets)))
     for start in range(0, len(sources), block):
-        a = sources[start:start + block, None, :]
-        b = targets[None, :, :]
-        dominates = np.all(a <= b, axis=2) & np.any(a < b, axis=2)
-        counts += dominates.sum(axis=0)
+        chunk = sources[start:start + block]
+        no_worse = np.ones((len(chunk), len(targets)), dtype=bool)
+        better = np.zeros((len(chunk), len(targets)), dtype=bool)
+        for k in range(targets.shape[1]):  # one objective at a time: 2-D arrays, no 3-D temporaries
+            a, b = chunk[:, k, None], targets[None, :, k]
+            no_worse &= a <= b
+            better |= a < b
+        counts += (no_worse & better).sum(axis=0)
     return counts
 
 

@@ -43,6 +43,16 @@ def reflect(u: float) -> float:
     return 2.0 - u if u > 1.0 else u
 
 
+def nearest_distance(point: Sequence[float], others: Sequence[Sequence[float]]) -> float:
+    """Euclidean distance to the nearest of ``others``, over the coordinates both have (inf if none)."""
+    nearest = math.inf
+    for other in others:
+        shared = [(a - b) ** 2 for a, b in zip(point, other) if not (math.isnan(a) or math.isnan(b))]
+        if shared:
+            nearest = min(nearest, math.sqrt(sum(shared)))
+    return nearest
+
+
 def categorical_mask(space: Space) -> list[bool]:
     """Which coordinates are categorical: their unit value has no order to interpolate."""
     return [param.kind == "categorical" for param in space]
