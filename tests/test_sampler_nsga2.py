@@ -59,7 +59,7 @@ def test_sbx_spread_grows_with_the_draw_and_shrinks_with_eta() -> None:
     assert sbx(0.2, 0.8, 1e-40, 15.0, False) == pytest.approx(0.5, abs=1e-3)
     alpha = 2.0 - (1.0 + 2.0 * 0.2 / 0.6) ** -16.0
     assert sbx(0.2, 0.8, 1.0 / alpha, 15.0, False) == pytest.approx(0.2)
-    assert sbx(0.2, 0.8, 1.0 / alpha, 15.0, True) == pytest.approx(0.2 + 0.6 * (1 + 2 * 0.2 / 0.6) / (1 + 2 * 0.2 / 0.6))
+    assert sbx(0.2, 0.8, 1.0 / alpha, 15.0, True) == pytest.approx(0.8)  # the same alpha: 1 - 0.8 == 0.2
     assert sbx(0.2, 0.8, 0.99, 15.0, False) < 0.2
     assert abs(sbx(0.2, 0.8, 0.99, 100.0, False) - 0.2) < abs(sbx(0.2, 0.8, 0.99, 2.0, False) - 0.2)
 

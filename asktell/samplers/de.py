@@ -27,7 +27,7 @@ from ..trial import TrialRecord
 from .base import Sampler
 from .constraints import total_violation
 from .options import check_number, check_population
-from .unitcube import Point, decode, encode, reflect, untaken
+from .unitcube import Point, decode, encode, reflect, uniform, untaken
 
 STRATEGIES = ("rand/1", "current-to-best/1")
 
@@ -63,19 +63,17 @@ class DifferentialEvolutionSampler(Sampler):
                 seed: int) -> dict:
         rng = random.Random(seed)
         population = self.population(space, history)
-        nowhere = [math.nan] * len(space)
-
-        def uniform() -> dict:
-            return decode(space, nowhere, rng.random)
+        def anywhere() -> dict:
+            return uniform(space, rng.random)
 
         if len(population) < self.population_size(space):
-            return untaken([*history, *pending], uniform)
+            return untaken([*history, *pending], anywhere)
         members = [encode(space, t.params) for t in population]
 
         def child() -> dict:
             return decode(space, self.child(members, rng), rng.random)
 
-        return untaken([*history, *pending], child, uniform)
+        return untaken([*history, *pending], child, anywhere)
 
     def child(self, members: list[Point], rng: random.Random) -> Point:
         """Mutant of a random target crossed with it (binomial), folded back into the unit cube."""

@@ -34,7 +34,7 @@ from .base import Sampler
 from .constraints import total_violation
 from .options import check_number, check_population
 from .pareto import best_by_rank_and_crowding
-from .unitcube import Point, categorical_mask, decode, encode, nearest_distance, untaken
+from .unitcube import Point, categorical_mask, decode, encode, nearest_distance, uniform, untaken
 
 #: Children drawn when trials are pending; the one farthest from them is asked.
 CANDIDATES = 4
@@ -66,13 +66,11 @@ class NSGA2Sampler(Sampler):
                 seed: int) -> dict:
         rng = random.Random(seed)
         population = self.population(history)
-        nowhere = [math.nan] * len(space)
-
-        def uniform() -> dict:
-            return decode(space, nowhere, rng.random)
+        def anywhere() -> dict:
+            return uniform(space, rng.random)
 
         if len(population) < self.options["population"]:
-            return untaken([*history, *pending], uniform)
+            return untaken([*history, *pending], anywhere)
         members = [encode(space, t.params) for t in population]
         categorical = categorical_mask(space)
         running = [encode(space, t.params) for t in pending]
@@ -85,7 +83,7 @@ class NSGA2Sampler(Sampler):
             candidates = [offspring() for _ in range(CANDIDATES if running else 1)]
             return decode(space, max(candidates, key=lambda c: nearest_distance(c, running)), rng.random)
 
-        return untaken([*history, *pending], child, uniform)
+        return untaken([*history, *pending], child, anywhere)
 
     def offspring(self, first: Point, second: Point, categorical: list[bool], rng: random.Random) -> Point:
         """One child of two parents: crossover (usually), then mutation, coordinate by coordinate."""

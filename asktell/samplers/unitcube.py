@@ -35,6 +35,11 @@ def decode(space: Space, point: Sequence[float], draw_uniform: Callable[[], floa
     return space.build(value_for)
 
 
+def uniform(space: Space, draw_uniform: Callable[[], float]) -> dict:
+    """A parameter set drawn uniformly in the unit cube (every coordinate missing)."""
+    return decode(space, [math.nan] * len(space), draw_uniform)
+
+
 def reflect(u: float) -> float:
     """Fold a coordinate that left [0, 1] back in, as a mirror at each face would."""
     if math.isnan(u):
