@@ -121,10 +121,6 @@ def test_default_population_grows_with_the_dimension() -> None:
     assert de(population=5).population_size(SQUARE) == 5
 
 
-def test_reflect_folds_into_the_unit_interval() -> None:
-    assert [reflect(u) for u in (0.5, -0.2, 1.3, 2.4, -1.7)] == pytest.approx([0.5, 0.2, 0.7, 0.4, 0.3])
-
-
 def test_suggestions_avoid_the_parameters_of_existing_trials() -> None:
     """On a 3 x 3 integer grid, children that repeat a trial are drawn again, then uniform draws are tried."""
     grid = Space.from_shorthands(["x=-1..1", "y=-1..1"])
