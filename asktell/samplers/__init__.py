@@ -18,6 +18,8 @@ from .base import Sampler, derive_seed
 SAMPLERS = {
     "random": "asktell.samplers.random:RandomSampler",
     "grid": "asktell.samplers.grid:GridSampler",
+    "de": "asktell.samplers.de:DifferentialEvolutionSampler",
+    "nsga2": "asktell.samplers.nsga2:NSGA2Sampler",
 }
 
 __all__ = ["SAMPLERS", "Sampler", "derive_seed", "make_sampler"]
