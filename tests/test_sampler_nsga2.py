@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 import random
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from asktell.config import Objective
 from asktell.errors import InvalidInput
@@ -24,9 +18,6 @@ from asktell.space import Space
 from asktell.trial import FAILED, TrialRecord
 from tests.conftest import run_asktell
 from tests.support.drive import ASKED_AT, cli_loop, optimize, pending_spread, told
-from tests.support.spaces import PROPERTY, drafts, typed, yaml_space
-from tests.test_samplers import _SUGGEST_SCRIPT, ask_sequence
-from tests.test_samplers import make_sampler as contract_sampler
 
 LOSS = (Objective("loss", "minimize"),)
 TWO = (Objective("f1", "minimize"), Objective("f2", "minimize"))
@@ -223,33 +214,6 @@ def test_later_trials_are_mostly_feasible() -> None:
 
 
 # --------------------------------------------------------------------- contract, with the population full
-
-
-@PROPERTY
-@given(data=st.data(), study_seed=st.integers(0, 2**31 - 1))
-def test_children_lie_in_the_space(data: st.DataObject, study_seed: int) -> None:
-    """Past the random start (population 4), children of conditional, stepped, log spaces are valid."""
-    space = yaml_space(data.draw(drafts(), label="space"))
-    for ask in ask_sequence("nsga2", space, study_seed, steps=16, options={"population": 4}):
-        assert typed(space.validate(ask.params)) == typed(ask.params)
-        again = contract_sampler("nsga2", {"population": 4}, study_seed).suggest(space, ask.history, ask.pending,
-                                                                                  ask.seed)
-        assert typed(again) == typed(ask.params)
-
-
-def test_another_process_gives_the_same_children() -> None:
-    spec = {"lr": "1e-5..1e-1:log", "opt": "adam,sgd", "momentum": "0..0.9 if opt == sgd", "n": "1..4"}
-    cases, expected = [], []
-    for ask in ask_sequence("nsga2", Space.from_spec(spec), 3, steps=14, options={"population": 4})[8:]:
-        cases.append({"sampler": "nsga2", "options": {"population": 4}, "study_seed": 3, "space": spec,
-                      "history": [dataclasses.asdict(t) for t in ask.history],
-                      "pending": [dataclasses.asdict(t) for t in ask.pending], "seed": ask.seed})
-        expected.append(json.loads(json.dumps(ask.params)))
-    result = subprocess.run([sys.executable, "-c", _SUGGEST_SCRIPT], input=json.dumps(cases), capture_output=True,
-                            text=True, timeout=120, cwd=Path(__file__).parents[1],
-                            env={"PYTHONHASHSEED": "7", "PATH": "/usr/bin:/bin"})
-    assert result.returncode == 0, result.stderr
-    assert typed(json.loads(result.stdout)) == typed(expected)
 
 
 def test_ask_and_tell_through_the_command(tmp_path: Path) -> None:

@@ -342,3 +342,36 @@ def test_grid_rejects_an_unknown_order() -> None:
         make_sampler("grid", {"order": "random"}, 0)
     assert error.value.field == "sampler.options.order"
     assert "'random'" in str(error.value)
+
+
+#: Samplers that start at random and then build on finished trials, with options that end the start early.
+PAST_START_UP = {"de": {"population": 4}, "nsga2": {"population": 4}}
+
+
+@pytest.mark.parametrize("name", sorted(PAST_START_UP))
+@PROPERTY
+@given(data=st.data(), study_seed=st.integers(0, 2**31 - 1))
+def test_past_the_start_up_suggestions_lie_in_the_space(name: str, data, study_seed: int) -> None:
+    """Once the model is in use, conditional, stepped and log spaces still get valid, repeatable suggestions."""
+    space = yaml_space(data.draw(drafts(), label="space"))
+    for ask in ask_sequence(name, space, study_seed, steps=16, options=PAST_START_UP[name]):
+        assert typed(space.validate(ask.params)) == typed(ask.params)
+        again = make_sampler(name, PAST_START_UP[name], study_seed).suggest(space, ask.history, ask.pending, ask.seed)
+        assert typed(again) == typed(ask.params)
+
+
+@pytest.mark.parametrize("name", sorted(PAST_START_UP))
+def test_past_the_start_up_another_process_gives_the_same_suggestions(name: str) -> None:
+    spec = {"lr": "1e-5..1e-1:log", "opt": "adam,sgd", "momentum": "0..0.9 if opt == sgd", "n": "1..4"}
+    options = PAST_START_UP[name]
+    cases, expected = [], []
+    for ask in ask_sequence(name, Space.from_spec(spec), 3, steps=14, options=options)[8:]:
+        cases.append({"sampler": name, "options": options, "study_seed": 3, "space": spec,
+                      "history": [dataclasses.asdict(t) for t in ask.history],
+                      "pending": [dataclasses.asdict(t) for t in ask.pending], "seed": ask.seed})
+        expected.append(json.loads(json.dumps(ask.params)))
+    result = subprocess.run([sys.executable, "-c", _SUGGEST_SCRIPT], input=json.dumps(cases), capture_output=True,
+                            text=True, timeout=120, cwd=Path(__file__).parents[1],
+                            env={"PYTHONHASHSEED": "7", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert typed(json.loads(result.stdout)) == typed(expected)
