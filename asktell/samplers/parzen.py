@@ -26,9 +26,9 @@ from ..space import CategoricalParam, Param, Space
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 _erf = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf; scipy would cost ~100 ms of import
-#: Scott-like rule: bandwidth 0.2 of the unit range times n^(-1/(dims + 4)).
-_BANDWIDTH_SCALE = 0.2
-#: The "magic clip": no bandwidth below 1 / min(this, 1 + n).
+#: Scott-like ceiling: 0.2 of the range times n^(-1/(dims + 4)), so far-apart good trials keep separate modes.
+_SCOTT_SCALE = 0.2
+#: The "magic clip": no bandwidth below 1 / min(this, n + 2) of the range.
 _CLIP_KERNELS = 100
 _MAX_TRIES = 100
 
@@ -81,9 +81,12 @@ class ParzenEstimator:
         self.multivariate = multivariate
         n_active = active.sum(axis=0)
         dims = len(encoding.params) if multivariate else 1
-        scott = _BANDWIDTH_SCALE * np.maximum(n_active, 1) ** (-1 / (dims + 4))
-        clip = 1 / np.minimum(_CLIP_KERNELS, 1 + n_active)
-        self.bandwidth = np.minimum(np.maximum.reduce([scott, clip, encoding.cell]), 1.0)
+        self.bandwidth = np.ones(values.shape)
+        for j in np.flatnonzero(~encoding.categorical):
+            holders = active[:, j]
+            floor = max(1 / min(_CLIP_KERNELS, 2 + holders.sum()), encoding.cell[j])
+            ceiling = max(_SCOTT_SCALE * max(holders.sum(), 1) ** (-1 / (dims + 4)), floor)
+            self.bandwidth[holders, j] = np.clip(_neighbour_gaps(values[holders, j]), floor, ceiling)
         #: Categorical kernels spread this much mass evenly, less as trials accumulate.
         self.smoothing = 1 / (1 + n_active)
         low = (0 - values) / self.bandwidth
@@ -120,9 +123,9 @@ class ParzenEstimator:
             hit = np.rint(x)[:, None] == centres[None, :]
             share = eps / self.encoding.n_choices[j]
             return np.log(np.where(hit, 1 - eps + share, share))
-        width = self.bandwidth[j]
+        width = self.bandwidth[None, :, j]
         z = (x[:, None] - centres[None, :]) / width
-        return -0.5 * z * z - math.log(width) - _LOG_SQRT_2PI - self.log_mass[None, :, j]
+        return -0.5 * z * z - np.log(width) - _LOG_SQRT_2PI - self.log_mass[None, :, j]
 
     def _marginal_log(self, j: int, kernels: np.ndarray) -> np.ndarray:
         """The one-dimensional mixture of parameter ``j``: the prior and the trials that have it."""
@@ -153,22 +156,40 @@ class ParzenEstimator:
                 trial = int(holders[rng.integers(len(holders))])
             if trial is None:
                 return param.from_unit(rng.random())
-            return self._draw_kernel(param, j, self.centres[trial, j], rng)
+            return self._draw_kernel(param, j, trial, rng)
 
         return draw
 
     def _prior_share(self, j: int) -> float:
         return self.prior_weight / (self.prior_weight + self.active[:, j].sum())
 
-    def _draw_kernel(self, param: Param, j: int, centre: float, rng: np.random.Generator) -> Any:
+    def _draw_kernel(self, param: Param, j: int, trial: int, rng: np.random.Generator) -> Any:
+        centre = self.centres[trial, j]
         if isinstance(param, CategoricalParam):
             index = int(centre) if rng.random() >= self.smoothing[j] else int(rng.integers(len(param.choices)))
             return param.choices[index]
         for _ in range(_MAX_TRIES):  # rejection keeps the Gaussian truncated to [0, 1]
-            u = rng.normal(centre, self.bandwidth[j])
+            u = rng.normal(centre, self.bandwidth[trial, j])
             if 0.0 <= u <= 1.0:
                 break
         return param.from_unit(u)
+
+
+def _neighbour_gaps(centres: np.ndarray) -> np.ndarray:
+    """Each centre's wider gap to its neighbours (the cube's edges outside): narrow kernels where trials crowd.
+
+    The outermost centres of two or more use their one inner gap, so a lone
+    good trial near an edge is not smeared over the whole range.
+    """
+    order = np.argsort(centres, kind="stable")
+    ordered = centres[order]
+    padded = np.concatenate([[0.0], ordered, [1.0]])
+    gaps = np.maximum(padded[1:-1] - padded[:-2], padded[2:] - padded[1:-1])
+    if len(ordered) >= 2:
+        gaps[0], gaps[-1] = ordered[1] - ordered[0], ordered[-1] - ordered[-2]
+    result = np.empty_like(gaps)
+    result[order] = gaps
+    return result
 
 
 def _logsumexp(terms: np.ndarray) -> np.ndarray:
