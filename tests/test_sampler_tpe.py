@@ -362,7 +362,7 @@ def test_finds_the_right_category_and_value(multivariate: bool) -> None:
     for seed in range(5):
         history = optimise(tpe({"multivariate": multivariate}, seed), space, mixed, 40, seed)
         assert best(history) < 0.01
-        assert sum(t.params["opt"] == "b" for t in history[20:]) >= 12  # the model settles on b
+        assert sum(t.params["opt"] == "b" for t in history[20:]) >= 10  # the model settles on b (random: 1/3)
 
 
 def test_conditional_problem_is_optimised() -> None:

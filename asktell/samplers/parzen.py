@@ -7,9 +7,11 @@ is active; where no trial has it, its density is the uniform prior.
 
 The estimator is a mixture of one kernel per trial plus a uniform prior
 component.  Numeric parameters get Gaussians truncated to [0, 1] (log scales,
-steps and integers are already folded into ``to_unit``; a draw is snapped by
-``from_unit``), categoricals a kernel that keeps most of its mass on the
-trial's choice.  *Multivariate*: a component is a whole trial (a product of
+steps and integers are already folded into ``to_unit``; a draw is snapped to
+the grid by ``from_unit`` and densities are read at the snapped value), each as
+wide as the gaps to its neighbours, between a "magic clip" floor and a
+Scott-like ceiling; categoricals get a kernel that keeps most of its mass on
+the trial's choice.  *Multivariate*: a component is a whole trial (a product of
 its kernels), so correlations between parameters survive; on a parameter the
 trial lacks, the component uses that parameter's one-dimensional mixture.
 *Univariate*: the density is the product of those one-dimensional mixtures.
@@ -33,27 +35,14 @@ _CLIP_KERNELS = 100
 _MAX_TRIES = 100
 
 
-def grid_size(param: Param) -> int | None:
-    """How many values an int, stepped float or categorical can take; None for a continuous float."""
-    if isinstance(param, CategoricalParam):
-        return len(param.choices)
-    step = getattr(param, "step", None)
-    if step is None:
-        return None
-    return int(math.floor((param.high - param.low) / step + 1e-9)) + 1  # type: ignore[attr-defined]
-
-
 class Encoding:
     """The parameters of a space, in order, and what the estimator needs to know of each."""
 
     def __init__(self, space: Space) -> None:
         self.params = list(space)
         self.column = {param.name: j for j, param in enumerate(self.params)}
-        sizes = [grid_size(p) for p in self.params]
         self.categorical = np.array([isinstance(p, CategoricalParam) for p in self.params])
-        self.n_choices = np.array([size if cat else 0 for size, cat in zip(sizes, self.categorical)])
-        #: A numeric kernel narrower than one grid cell would pile onto one value.
-        self.cell = np.array([1 / size if size and not cat else 0.0 for size, cat in zip(sizes, self.categorical)])
+        self.n_choices = np.array([len(p.choices) if isinstance(p, CategoricalParam) else 0 for p in self.params])
 
     def encode(self, param_sets: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:
         """(unit coordinates, active flags), each ``len(param_sets) x len(params)``."""
@@ -84,11 +73,11 @@ class ParzenEstimator:
         self.bandwidth = np.ones(values.shape)
         for j in np.flatnonzero(~encoding.categorical):
             holders = active[:, j]
-            floor = max(1 / min(_CLIP_KERNELS, 2 + holders.sum()), encoding.cell[j])
+            floor = 1 / min(_CLIP_KERNELS, 2 + holders.sum())
             ceiling = max(_SCOTT_SCALE * max(holders.sum(), 1) ** (-1 / (dims + 4)), floor)
             self.bandwidth[holders, j] = np.clip(_neighbour_gaps(values[holders, j]), floor, ceiling)
-        #: Categorical kernels spread this much mass evenly, less as trials accumulate.
-        self.smoothing = 1 / (1 + n_active)
+        #: Categorical kernels spread this much mass evenly over the choices, less as trials accumulate.
+        self.smoothing = encoding.n_choices / (encoding.n_choices + 1 + n_active)
         low = (0 - values) / self.bandwidth
         high = (1 - values) / self.bandwidth
         mass = 0.5 * (_erf(high / math.sqrt(2)) - _erf(low / math.sqrt(2))).astype(float)
