@@ -190,6 +190,17 @@ def test_pareto_fronts_are_peeled_and_the_last_cut_by_crowding() -> None:
     assert sorted(best_indices(losses, np.zeros(7), 4)) == [0, 1, 2, 4]
 
 
+@PROPERTY
+@given(rows=st.lists(st.lists(st.integers(0, 4), min_size=3, max_size=3), min_size=1, max_size=30),
+       objectives=st.integers(1, 3))
+def test_non_dominated_matches_the_definition(rows: list[list[int]], objectives: int) -> None:
+    """Ties and duplicates included: a row is on the front iff no row is <= everywhere and < somewhere."""
+    losses = np.array(rows, dtype=float)[:, :objectives]
+    brute = [i for i, row in enumerate(losses)
+             if not any(np.all(other <= row) and np.any(other < row) for other in losses)]
+    assert list(non_dominated(losses)) == brute
+
+
 def test_two_objectives_spread_the_good_set_along_the_front() -> None:
     """Losses x^2 and (x-1)^2: the Pareto set is [0, 1]; suggestions stay on it and cover both ends."""
     objectives = (Objective("f", "minimize"), Objective("g", "minimize"))
@@ -264,6 +275,14 @@ def test_multivariate_keeps_correlations_univariate_does_not() -> None:
         return statistics.mean(abs(d["x"] - d["y"]) for d in draws)
 
     assert off_diagonal(True) < 0.2 < 0.3 < off_diagonal(False)
+
+    def corner_contrast(multivariate: bool) -> float:
+        """log l(diagonal corner) - log l(off-diagonal corner)."""
+        _, model = fitted(space, good, multivariate)
+        density = model.log_density(np.array([[0.07, 0.07], [0.07, 0.93]]), np.ones((2, 2), bool))
+        return float(density[0] - density[1])
+
+    assert corner_contrast(True) > 2.0 and abs(corner_contrast(False)) < 0.1
 
 
 def test_conditional_parameter_is_modelled_only_where_active() -> None:

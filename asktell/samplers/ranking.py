@@ -48,19 +48,19 @@ def _best_feasible(losses: np.ndarray, count: int) -> np.ndarray:
 def non_dominated(losses: np.ndarray) -> np.ndarray:
     """Indices of the rows no other row dominates, in row order.
 
-    Rows are visited in lexicographic order, so a row can only be dominated by
-    one visited before it, and then also by a member of the front found so
-    far: the cost is n x front size, not n squared.
+    In lexicographic order the first row left is never dominated; it joins the
+    front and drops every row it dominates, and so on.  A row can only be
+    dominated by rows before it, so the survivors are exactly the front: one
+    vectorised pass per front member, not n squared comparisons.
     """
-    front = np.empty_like(losses)
     members: list[int] = []
-    for i in np.lexsort(losses.T[::-1]):
-        row = losses[i]
-        found = front[:len(members)]
-        if np.any(np.all(found <= row, axis=1) & np.any(found < row, axis=1)):
-            continue
-        front[len(members)] = row
-        members.append(int(i))
+    rest = np.lexsort(losses.T[::-1])
+    while rest.size:
+        head, rest = rest[0], rest[1:]
+        members.append(int(head))
+        others = losses[rest]
+        dominated = np.all(losses[head] <= others, axis=1) & np.any(losses[head] < others, axis=1)
+        rest = rest[~dominated]
     return np.sort(np.array(members, dtype=int))
 
 
