@@ -7,35 +7,25 @@ finished ``TrialRecord`` to the history).
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import math
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from asktell.config import Objective
 from asktell.errors import InvalidInput
 from asktell.samplers import derive_seed, make_sampler
 from asktell.samplers.parzen import Encoding, ParzenEstimator
-from asktell.samplers.ranking import best_indices, crowding_distance, non_dominated
-from asktell.samplers.tpe import MAX_BAD, TPESampler
+from asktell.samplers.tpe import MAX_BAD, TPESampler, best_rows
 from asktell.space import Space
 from asktell.trial import COMPLETE, FAILED, PRUNED, TrialRecord
 from tests.conftest import run_asktell
-from tests.support.spaces import PROPERTY, drafts, typed, yaml_space
-from tests.test_samplers import _SUGGEST_SCRIPT, ask_sequence, journal_copy
+from tests.support.drive import cli_loop, optimize, pending_spread
+from tests.test_samplers import journal_copy
 
 ASKED_AT = "2024-01-01T00:00:00.000Z"
 LOSS = (Objective("loss", "minimize"),)
-#: The model is used from the third finished trial on in the property tests.
-EARLY = {"n_startup": 2}
 
 
 def tpe(options: dict | None = None, study_seed: int = 0, objectives=LOSS) -> TPESampler:
@@ -47,7 +37,7 @@ def told(number: int, params: dict, loss: float | None = None, state: str = COMP
     return TrialRecord(number, journal_copy(params), ASKED_AT, state=state, values=values, **extra)
 
 
-def optimise(sampler, space: Space, objective, budget: int, seed: int, batch: int = 1) -> list[TrialRecord]:
+def optimise_in_batches(sampler, space: Space, objective, budget: int, seed: int, batch: int = 1) -> list[TrialRecord]:
     """Ask ``batch`` trials (each seeing the earlier ones as pending), tell them all, until ``budget``."""
     history: list[TrialRecord] = []
     while len(history) < budget:
@@ -62,37 +52,6 @@ def optimise(sampler, space: Space, objective, budget: int, seed: int, batch: in
 
 def best(history: list[TrialRecord]) -> float:
     return min(t.values["loss"] for t in history if t.values)
-
-
-# --------------------------------------------------------------------- the contract with the model in use
-
-
-@PROPERTY
-@given(data=st.data(), study_seed=st.integers(0, 2**31 - 1))
-def test_model_suggestions_lie_in_the_space(data: st.DataObject, study_seed: int) -> None:
-    """The shared contract runs mostly in start-up; here the model makes 8 of the 10 suggestions."""
-    space = yaml_space(data.draw(drafts(), label="space"))
-    for ask in ask_sequence("tpe", space, study_seed, steps=10, options=EARLY):
-        assert typed(space.validate(ask.params)) == typed(ask.params)
-        again = tpe(EARLY, study_seed).suggest(space, ask.history, ask.pending, ask.seed)
-        assert typed(again) == typed(ask.params)
-
-
-def test_another_process_gives_the_same_model_suggestions() -> None:
-    """No dependence on hash() or process state once the Parzen estimators are in use."""
-    spec = {"lr": "1e-5..1e-1:log", "opt": "adam,sgd", "momentum": "0..0.9 if opt == sgd", "d": "0..0.5:0.1",
-            "n": "1..4"}
-    cases, expected = [], []
-    for ask in ask_sequence("tpe", Space.from_spec(spec), 11, steps=10, options=EARLY):
-        cases.append({"sampler": "tpe", "options": EARLY, "study_seed": 11, "space": spec,
-                      "history": [dataclasses.asdict(t) for t in ask.history],
-                      "pending": [dataclasses.asdict(t) for t in ask.pending], "seed": ask.seed})
-        expected.append(journal_copy(ask.params))
-    result = subprocess.run([sys.executable, "-c", _SUGGEST_SCRIPT], input=json.dumps(cases),
-                            capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1],
-                            env={"PYTHONHASHSEED": "3", "PATH": "/usr/bin:/bin"})
-    assert result.returncode == 0, result.stderr
-    assert typed(json.loads(result.stdout)) == typed(expected)
 
 
 # --------------------------------------------------------------------- options
@@ -176,29 +135,15 @@ def test_bad_set_is_bounded_keeping_the_running_and_the_newest(monkeypatch: pyte
 def test_constraints_rank_infeasible_trials_after_feasible_ones() -> None:
     losses = np.array([[0.0], [5.0], [1.0], [3.0], [2.0]])
     violations = np.array([2.0, 0.0, 0.5, 0.0, 0.0])
-    assert list(best_indices(losses, violations, 2)) == [4, 3]
-    assert list(best_indices(losses, violations, 4)) == [4, 3, 1, 2]  # then the least violating one
+    assert list(best_rows(losses, violations, 2)) == [4, 3]
+    assert list(best_rows(losses, violations, 4)) == [4, 3, 1, 2]  # then the least violating one
 
 
-def test_pareto_fronts_are_peeled_and_the_last_cut_by_crowding() -> None:
+def test_several_objectives_rank_by_front_then_crowding() -> None:
     losses = np.array([[1, 4], [2, 2], [4, 1], [3, 3], [2, 5], [2.1, 2.1], [5, 5]], dtype=float)
-    assert list(non_dominated(losses)) == [0, 1, 2]
-    assert list(crowding_distance(losses[[0, 1, 2]])) == [math.inf, 2.0, math.inf]
-    assert sorted(best_indices(losses, np.zeros(7), 3)) == [0, 1, 2]
-    assert sorted(best_indices(losses, np.zeros(7), 2)) == [0, 2]  # the extremes of the first front
-    # The second front is {4, 5} (3 is dominated by 5): equal crowding, so row order decides.
-    assert sorted(best_indices(losses, np.zeros(7), 4)) == [0, 1, 2, 4]
-
-
-@PROPERTY
-@given(rows=st.lists(st.lists(st.integers(0, 4), min_size=3, max_size=3), min_size=1, max_size=30),
-       objectives=st.integers(1, 3))
-def test_non_dominated_matches_the_definition(rows: list[list[int]], objectives: int) -> None:
-    """Ties and duplicates included: a row is on the front iff no row is <= everywhere and < somewhere."""
-    losses = np.array(rows, dtype=float)[:, :objectives]
-    brute = [i for i, row in enumerate(losses)
-             if not any(np.all(other <= row) and np.any(other < row) for other in losses)]
-    assert list(non_dominated(losses)) == brute
+    assert sorted(best_rows(losses, np.zeros(7), 3)) == [0, 1, 2]  # the first front
+    assert sorted(best_rows(losses, np.zeros(7), 2)) == [0, 2]  # its extremes, cut by crowding distance
+    assert sorted(best_rows(losses, np.zeros(7), 4))[:3] == [0, 1, 2]
 
 
 def test_two_objectives_spread_the_good_set_along_the_front() -> None:
@@ -304,27 +249,10 @@ def test_parameter_inactive_in_every_trial_comes_from_the_prior() -> None:
 # --------------------------------------------------------------------- pending awareness
 
 
-def mean_nearest_neighbour(points: np.ndarray) -> float:
-    distances = np.linalg.norm(points[:, None] - points[None], axis=2)
-    np.fill_diagonal(distances, np.inf)
-    return float(distances.min(axis=1).mean())
-
-
-def spread_of_eight_asks(name: str, options: dict, space: Space, seed: int) -> float:
-    """20 finished random trials, then 8 asks in a row (each pending for the next): mean NN distance."""
-    random = make_sampler("random", {}, seed, LOSS)
-    history = []
-    for number in range(20):
-        params = random.suggest(space, [], [], derive_seed(seed, number))
-        history.append(told(number, params, sum((p.to_unit(params[p.name]) - 0.3) ** 2 for p in space)))
-    sampler = make_sampler(name, options, seed, LOSS)
-    pending: list[TrialRecord] = []
-    for number in range(20, 28):
-        params = sampler.suggest(space, history, pending, derive_seed(seed, number))
-        pending.append(TrialRecord(number, journal_copy(params), ASKED_AT))
-    points = np.array([[p.to_unit(t.params[p.name]) for p in space] for t in pending])
-    assert len({tuple(row) for row in points}) == 8, "suggestions must be pairwise distinct"
-    return mean_nearest_neighbour(points)
+def distance_to_point_three(params_space: Space):
+    """The loss of the spread tests: squared distance to 0.3 in every unit coordinate."""
+    return lambda params: ({"loss": sum((params_space.params[name].to_unit(value) - 0.3) ** 2
+                                        for name, value in params.items())}, None)
 
 
 SPREAD_SPACES = [["x=-1.0..1.0", "y=-1.0..1.0"], ["x=0.0..1.0", "lr=1e-5..1e-1:log", "n=1..8", "opt=a,b,c"]]
@@ -335,8 +263,7 @@ SPREAD_SPACES = [["x=-1.0..1.0", "y=-1.0..1.0"], ["x=0.0..1.0", "lr=1e-5..1e-1:l
 def test_eight_pending_asks_spread_out(shorthands: list[str], options: dict) -> None:
     """The common criterion: median over 5 seeds >= 0.5 x the same figure for the random sampler."""
     space = Space.from_shorthands(shorthands)
-    reference = statistics.median(spread_of_eight_asks("random", {}, space, seed) for seed in range(5))
-    spread = statistics.median(spread_of_eight_asks("tpe", options, space, seed) for seed in range(5))
+    spread, reference = pending_spread("tpe", options, LOSS, space, distance_to_point_three(space))
     print(f"\n{shorthands} {options}: tpe {spread:.3f}, random {reference:.3f}, ratio {spread / reference:.2f}")
     assert spread >= 0.5 * reference
 
@@ -344,9 +271,21 @@ def test_eight_pending_asks_spread_out(shorthands: list[str], options: dict) -> 
 def test_ignoring_pending_trials_fails_the_spread_criterion() -> None:
     """The criterion can fail: without the liar, 8 asks crowd around the good trials."""
     space = Space.from_shorthands(SPREAD_SPACES[0])
-    reference = statistics.median(spread_of_eight_asks("random", {}, space, seed) for seed in range(5))
-    spread = statistics.median(spread_of_eight_asks("tpe", {"pending": "ignore"}, space, seed) for seed in range(5))
+    spread, reference = pending_spread("tpe", {"pending": "ignore"}, LOSS, space, distance_to_point_three(space))
     assert spread < 0.5 * reference
+
+
+def test_pending_asks_on_a_small_grid_are_distinct() -> None:
+    """9 cells, 20 finished trials, 8 asks in a row: a candidate equal to a running trial is passed over."""
+    space = Space.from_shorthands(["opt=a,b,c", "n=1..3"])
+    evaluate = distance_to_point_three(space)
+    for seed in range(5):
+        history = optimize("random", {}, LOSS, space, evaluate, 20, seed)
+        sampler, pending = tpe({}, seed), []
+        for number in range(20, 28):
+            params = sampler.suggest(space, history, pending, derive_seed(seed, number))
+            pending.append(TrialRecord(number, params, ASKED_AT))
+        assert len({(t.params["opt"], t.params["n"]) for t in pending}) == 8
 
 
 # --------------------------------------------------------------------- optimisation
@@ -363,8 +302,8 @@ def test_finds_the_minimum_of_a_quadratic(batch: int) -> None:
     Random search reaches about 0.01 on average with this budget; TPE about 0.001.
     """
     space = Space.from_shorthands(["x=-1.0..1.0", "y=-1.0..1.0"])
-    found = [best(optimise(tpe({}, seed), space, quadratic, 64, seed, batch)) for seed in range(5)]
-    blind = [best(optimise(make_sampler("random", {}, seed, LOSS), space, quadratic, 64, seed)) for seed in range(5)]
+    found = [best(optimise_in_batches(tpe({}, seed), space, quadratic, 64, seed, batch)) for seed in range(5)]
+    blind = [best(optimise_in_batches(make_sampler("random", {}, seed, LOSS), space, quadratic, 64, seed)) for seed in range(5)]
     print(f"\nbatch {batch}: tpe {found}, random {blind}")
     assert max(found) < 0.01
     assert statistics.mean(found) < statistics.mean(blind) / 3
@@ -379,7 +318,7 @@ def test_finds_the_right_category_and_value(multivariate: bool) -> None:
     """opt in {a, b, c} (only b reaches 0) and x in [0, 1], 40 trials: best < 0.01 for each of 5 seeds."""
     space = Space.from_shorthands(["opt=a,b,c", "x=0.0..1.0"])
     for seed in range(5):
-        history = optimise(tpe({"multivariate": multivariate}, seed), space, mixed, 40, seed)
+        history = optimise_in_batches(tpe({"multivariate": multivariate}, seed), space, mixed, 40, seed)
         assert best(history) < 0.01
         assert sum(t.params["opt"] == "b" for t in history[20:]) >= 10  # the model settles on b (random: 1/3)
 
@@ -393,22 +332,18 @@ def test_conditional_problem_is_optimised() -> None:
         return branch + (params["x"] - 0.5) ** 2
 
     for seed in range(3):
-        assert best(optimise(tpe({}, seed), space, loss, 60, seed)) < 0.02
+        assert best(optimise_in_batches(tpe({}, seed), space, loss, 60, seed)) < 0.02
 
 
 # --------------------------------------------------------------------- end to end
 
 
 def test_cli_ask_tell_loop(tmp_path: Path) -> None:
-    """create --sampler tpe, then ask/tell through the command: suggestions improve past start-up."""
+    """create --sampler tpe, then 12 rounds of ask, result.yaml and tell through the command."""
     study = tmp_path / "s"
     created = run_asktell("create", study, "-p", "x=-1..1", "-p", "y=-1..1", "--minimize", "loss", "--sampler", "tpe",
                           "--sampler-option", "n_startup=4", "--seed", "3")
     assert created.returncode == 0, created.stderr
-    for number in range(12):
-        asked = run_asktell("ask", study, "-f", "json")
-        assert asked.returncode == 0, asked.stderr
-        params = json.loads(asked.stdout)["params"]
-        assert -1 <= params["x"] <= 1 and -1 <= params["y"] <= 1
-        result = run_asktell("tell", study, str(number), "--value", str(quadratic(params)))
-        assert result.returncode == 0, result.stderr
+    trials = cli_loop(study, 12, lambda params: ({"loss": quadratic(params)}, None))
+    assert [t["state"] for t in trials] == ["complete"] * 12
+    assert all(-1 <= t["params"][name] <= 1 for t in trials for name in ("x", "y"))

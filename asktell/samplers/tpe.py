@@ -8,11 +8,12 @@ parameter sets are drawn from ``l`` and the one with the largest
 
 Into the bad set also go: failed and pruned trials (at their parameters; they
 tell the model where not to go), infeasible trials when they are not needed
-to fill the good set (``ranking``), and -- with ``pending: liar`` -- the
-running trials, so that asks made before any result comes back move away from
-each other.  Candidates identical to a running trial are passed over when
-another one is left.  ``g`` is fitted to at most ``MAX_BAD`` bad trials (the
-running ones and the most recent finished ones), which bounds the cost.
+to fill the good set, and -- with ``pending: liar`` -- the running trials, so
+that asks made before any result comes back move away from each other.
+Candidates identical to a running trial are passed over; when all are, more
+draws from ``l`` and then uniform ones look for a free cell.  ``g`` is fitted
+to at most ``MAX_BAD`` bad trials (the running ones and the most recent
+finished ones), which bounds the cost.
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ from ..errors import InvalidInput
 from ..space import Space
 from ..trial import TrialRecord
 from .base import Sampler
+from .constraints import total_violation
 from .grid import cell_key
+from .options import check_number
+from .pareto import best_by_rank_and_crowding
 from .parzen import Encoding, ParzenEstimator
 from .random import RandomSampler
-from .ranking import best_indices
+from .unitcube import uniform, untaken
 
 #: At most this many good trials, whatever ``gamma`` says (Optuna's default rule).
 MAX_GOOD = 25
@@ -49,11 +53,10 @@ class TPESampler(Sampler):
         _require(_is_int(o["n_startup"]) and o["n_startup"] >= 0, "n_startup", "must be an integer >= 0", o)
         _require(_is_int(o["n_candidates"]) and o["n_candidates"] >= 1, "n_candidates",
                  "must be an integer >= 1", o)
-        _require(_is_number(o["gamma"]) and 0 < o["gamma"] <= 1, "gamma", "must be a number in (0, 1]", o)
+        check_number(o["gamma"], "gamma", 0.0, 1.0, low_open=True)
         _require(isinstance(o["multivariate"], bool), "multivariate", "must be true or false", o)
         _require(o["pending"] in PENDING_MODES, "pending", "must be liar or ignore", o)
-        _require(_is_number(o["prior_weight"]) and o["prior_weight"] > 0, "prior_weight",
-                 "must be a number > 0", o)
+        check_number(o["prior_weight"], "prior_weight", 0.0, 100.0, low_open=True)
 
     def suggest(self, space: Space, history: Sequence[TrialRecord], pending: Sequence[TrialRecord],
                 seed: int) -> dict:
@@ -74,25 +77,33 @@ class TPESampler(Sampler):
         score = below.log_density(values, active) - above.log_density(values, active)
         taken = {cell_key(t.params) for t in pending}
         fresh = np.array([cell_key(c) not in taken for c in candidates])
-        if fresh.any():
-            score = np.where(fresh, score, -np.inf)
-        return candidates[int(np.argmax(score))]
+        if not fresh.any():  # a small grid: more draws from l, then uniform ones, may find a free cell
+            return untaken(pending, lambda: below.sample(space, 1, rng)[0], lambda: uniform(space, rng.random))
+        return candidates[int(np.argmax(np.where(fresh, score, -np.inf)))]
 
     def split(self, complete: list[tuple[TrialRecord, tuple]],
               history: Sequence[TrialRecord]) -> tuple[list[TrialRecord], list[TrialRecord]]:
         """(good, bad) finished trials; bad ones in trial order, failed and pruned among them."""
         losses = np.array([loss for _, loss in complete], dtype=float)
-        violations = np.array([_violation(t) for t, _ in complete])
+        violations = np.array([total_violation(t) for t, _ in complete])
         n_good = min(math.ceil(self.options["gamma"] * len(complete)), MAX_GOOD)
-        good_rows = best_indices(losses, violations, n_good)
+        good_rows = best_rows(losses, violations, n_good)
         good_numbers = {complete[i][0].number for i in good_rows}
         good = [complete[i][0] for i in good_rows]
         return good, [t for t in history if t.number not in good_numbers]
 
 
-def _violation(record: TrialRecord) -> float:
-    """How far a trial is from feasible: the sum of its positive constraint values."""
-    return sum(max(v, 0.0) for v in (record.constraints or {}).values())
+def best_rows(losses: np.ndarray, violations: np.ndarray, count: int) -> np.ndarray:
+    """The ``count`` best rows: feasible ones first, infeasible ones after by total violation.
+
+    Several objectives go by Pareto front, the last front cut by crowding
+    distance (``pareto``, as NSGA-II ranks); one objective is a plain sort,
+    which the O(n^2) dominance counting would only slow down.
+    """
+    if losses.shape[1] > 1:
+        return best_by_rank_and_crowding(losses, violations, count)
+    feasible_loss = np.where(violations > 0, 0.0, losses[:, 0])
+    return np.lexsort((feasible_loss, violations))[:count]
 
 
 def _bounded(running: list[TrialRecord], finished: list[TrialRecord]) -> list[TrialRecord]:
@@ -104,10 +115,6 @@ def _bounded(running: list[TrialRecord], finished: list[TrialRecord]) -> list[Tr
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _require(ok: bool, option: str, message: str, options: dict) -> None:
