@@ -20,6 +20,7 @@ SAMPLERS = {
     "grid": "asktell.samplers.grid:GridSampler",
     "de": "asktell.samplers.de:DifferentialEvolutionSampler",
     "nsga2": "asktell.samplers.nsga2:NSGA2Sampler",
+    "tpe": "asktell.samplers.tpe:TPESampler",
 }
 
 __all__ = ["SAMPLERS", "Sampler", "derive_seed", "make_sampler"]
