@@ -97,7 +97,7 @@ def create(
                                                           rich_help_panel="Objectives")] = None,
     maximize: Annotated[Optional[list[str]], typer.Option(help="An objective to maximize (repeatable).",
                                                           rich_help_panel="Objectives")] = None,
-    sampler: Annotated[str, typer.Option(help="random, grid, de or nsga2.")] = "random",
+    sampler: Annotated[str, typer.Option(help="random, grid, tpe, de or nsga2.")] = "random",
     sampler_option: Annotated[Optional[list[str]], typer.Option(
         "--sampler-option", help="KEY=VALUE passed to the sampler (e.g. order=sequential for grid).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of every suggestion (random if not given).")] = None,
