@@ -5,17 +5,40 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from asktell.samplers import pareto
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
 from asktell.samplers.pareto import (best_by_rank_and_crowding, constrained_ranks, crowding_distances,
-                                     dominated_counts, pareto_ranks)
+                                     non_dominated, pareto_ranks)
 
 #: (1,4), (2,2), (4,1) and the second (2,2) are non-dominated; (3,3) is dominated by (2,2); (5,5) by (3,3).
 POINTS = np.array([[1, 4], [2, 2], [4, 1], [3, 3], [5, 5], [2, 2]], dtype=float)
 
 
-def test_dominated_counts_count_strict_dominators_only() -> None:
-    """Equal points do not dominate each other; (5,5) is dominated by all five others."""
-    assert dominated_counts(POINTS, POINTS).tolist() == [0, 0, 0, 2, 5, 0]
+def test_first_front_leaves_out_strictly_dominated_rows_only() -> None:
+    """Equal points do not dominate each other: both (2,2) are on the front."""
+    assert non_dominated(POINTS).tolist() == [True, True, True, False, False, True]
+
+
+def naive_ranks(losses: np.ndarray) -> list[int]:
+    """Fronts by the definition: peel the rows no remaining row dominates."""
+    ranks, remaining, rank = [len(losses)] * len(losses), set(range(len(losses))), 0
+    while remaining:
+        front = {i for i in remaining
+                 if not any(np.all(losses[j] <= losses[i]) and np.any(losses[j] < losses[i]) for j in remaining)}
+        for i in front:
+            ranks[i] = rank
+        remaining -= front
+        rank += 1
+    return ranks
+
+
+@given(losses=st.integers(1, 4).flatmap(lambda m: hnp.arrays(
+    np.float64, st.tuples(st.integers(0, 40), st.just(m)), elements=st.integers(0, 5).map(float))))
+def test_fronts_match_the_definition_for_any_number_of_objectives(losses: np.ndarray) -> None:
+    """Small integer values make ties and duplicates common; both the scan (<= 2) and the loop (> 2) are checked."""
+    assert pareto_ranks(losses).tolist() == naive_ranks(losses)
 
 
 def test_pareto_ranks_peel_fronts() -> None:
@@ -30,15 +53,6 @@ def test_pareto_ranks_stop_once_limit_rows_are_ranked() -> None:
 
 def test_one_objective_ranks_by_value_with_ties_sharing_a_front() -> None:
     assert pareto_ranks(np.array([[3.0], [1.0], [2.0], [1.0]])).tolist() == [2, 0, 1, 0]
-
-
-def test_block_size_does_not_change_the_counts(monkeypatch: pytest.MonkeyPatch) -> None:
-    points = np.random.default_rng(0).random((300, 3))
-    whole = dominated_counts(points, points)
-    monkeypatch.setattr(pareto, "_BLOCK_CELLS", 50)
-    assert dominated_counts(points, points).tolist() == whole.tolist()
-    naive = [sum(bool(np.all(q <= p) and np.any(q < p)) for q in points) for p in points]
-    assert whole.tolist() == naive
 
 
 def test_constraint_domination_puts_feasible_first_then_lower_violation() -> None:

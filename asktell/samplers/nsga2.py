@@ -15,8 +15,9 @@ so children of one batch would bunch around them: with trials pending,
 farthest from every pending trial is asked.  A child that decodes to the
 parameters of an existing trial is drawn again.
 
-Cost: the ranking of ``pareto.best_by_rank_and_crowding``, O(n^2 x objectives)
-numpy comparisons over the n complete trials (a few ms at 1,000), plus
+Cost: the ranking of ``pareto.best_by_rank_and_crowding``, which peels only
+the fronts that fill the population (4 ms at 10,000 trials with two
+objectives, 26 ms with three), plus
 O(population x d) for encoding and O(d x pending) per candidate child.
 """
 

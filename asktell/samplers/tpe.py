@@ -97,8 +97,7 @@ def best_rows(losses: np.ndarray, violations: np.ndarray, count: int) -> np.ndar
     """The ``count`` best rows: feasible ones first, infeasible ones after by total violation.
 
     Several objectives go by Pareto front, the last front cut by crowding
-    distance (``pareto``, as NSGA-II ranks); one objective is a plain sort,
-    which the O(n^2) dominance counting would only slow down.
+    distance (``pareto``, as NSGA-II ranks); one objective is a plain sort.
     """
     if losses.shape[1] > 1:
         return best_by_rank_and_crowding(losses, violations, count)
