@@ -16,7 +16,9 @@ from typing import Annotated, Optional
 import typer
 
 from . import commands
+from .config import DEFAULT_SAMPLER
 from .errors import EXIT_FAILURE, EXIT_INVALID, AsktellError, InvalidInput
+from .samplers import SAMPLERS
 
 app = typer.Typer(
     add_completion=False,
@@ -97,7 +99,7 @@ def create(
                                                           rich_help_panel="Objectives")] = None,
     maximize: Annotated[Optional[list[str]], typer.Option(help="An objective to maximize (repeatable).",
                                                           rich_help_panel="Objectives")] = None,
-    sampler: Annotated[str, typer.Option(help="random, grid, tpe, de or nsga2.")] = "random",
+    sampler: Annotated[str, typer.Option(help=f"One of: {', '.join(SAMPLERS)}.")] = DEFAULT_SAMPLER,
     sampler_option: Annotated[Optional[list[str]], typer.Option(
         "--sampler-option", help="KEY=VALUE passed to the sampler (e.g. order=sequential for grid).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of every suggestion (random if not given).")] = None,

@@ -49,12 +49,16 @@ class LockSettings:
         return {"kind": self.kind, "lease_seconds": self.lease_seconds, "timeout_seconds": self.timeout_seconds}
 
 
+#: A study created without ``--sampler`` gets TPE: random start-up trials, then a model of the results.
+DEFAULT_SAMPLER = "tpe"
+
+
 @dataclass(frozen=True)
 class StudyConfig:
     name: str
     objectives: tuple[Objective, ...]
     space: Space
-    sampler: str = "random"
+    sampler: str = DEFAULT_SAMPLER
     sampler_options: dict = field(default_factory=dict)
     seed: int = 0
     max_trials: int | None = None
@@ -178,7 +182,7 @@ def parse_config(data: dict, file: object = None) -> StudyConfig:
     name = data.get("name")
     if not isinstance(name, str) or not name:
         raise InvalidInput("must be a non-empty string", file=file, field="name", value=name)
-    sampler = data.get("sampler", {"name": "random"})
+    sampler = data.get("sampler", {"name": DEFAULT_SAMPLER})
     if isinstance(sampler, str):
         sampler = {"name": sampler}
     if not isinstance(sampler, dict) or not isinstance(sampler.get("name"), str):

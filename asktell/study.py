@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .config import (DEFAULT_OBJECTIVES, LockSettings, Objective, StudyConfig, new_seed, parse_lock, parse_objectives, read_config,
+from .config import (DEFAULT_OBJECTIVES, DEFAULT_SAMPLER, LockSettings, Objective, StudyConfig, new_seed, parse_lock, parse_objectives, read_config,
                      write_config)
 from .errors import Exhausted, InvalidInput, StudyNotFound, UnsafeFilesystem
 from .fileio import FORMAT
@@ -94,7 +94,7 @@ class Study:
         space: Space | Mapping | None = None,
         *,
         objectives: Any = None,
-        sampler: str = "random",
+        sampler: str = DEFAULT_SAMPLER,
         sampler_options: Mapping | None = None,
         seed: int | None = None,
         max_trials: int | None = None,

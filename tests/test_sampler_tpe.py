@@ -7,6 +7,7 @@ finished ``TrialRecord`` to the history).
 
 from __future__ import annotations
 
+import random
 import statistics
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from asktell.config import Objective
 from asktell.errors import InvalidInput
 from asktell.samplers import derive_seed, make_sampler
 from asktell.samplers.parzen import Encoding, ParzenEstimator
-from asktell.samplers.tpe import MAX_BAD, TPESampler, best_rows
+from asktell.samplers.pareto import best_rows
+from asktell.samplers.tpe import MAX_BAD, TPESampler
 from asktell.space import Space
 from asktell.trial import COMPLETE, FAILED, PRUNED, TrialRecord
 from tests.conftest import run_asktell
@@ -216,7 +218,7 @@ def test_multivariate_keeps_correlations_univariate_does_not() -> None:
 
     def off_diagonal(multivariate: bool) -> float:
         _, model = fitted(space, good, multivariate)
-        draws = model.sample(space, 400, np.random.default_rng(0))
+        draws = model.sample(space, 400, random.Random(0))
         return statistics.mean(abs(d["x"] - d["y"]) for d in draws)
 
     assert off_diagonal(True) < 0.2 < 0.3 < off_diagonal(False)
@@ -234,14 +236,17 @@ def test_conditional_parameter_is_modelled_only_where_active() -> None:
     """``m`` exists only with opt == b: the trials with opt == a say nothing about it."""
     space = Space.from_shorthands(["opt=a,b", "m=0.0..1.0 if opt == b"])
     _, model = fitted(space, [{"opt": "b", "m": 0.8}, {"opt": "b", "m": 0.82}] + [{"opt": "a"}] * 6)
-    draws = [d["m"] for d in model.sample(space, 300, np.random.default_rng(1)) if "m" in d]
-    assert len(draws) > 30 and statistics.median(draws) == pytest.approx(0.8, abs=0.08)
+    draws = [d["m"] for d in model.sample(space, 3000, random.Random(1)) if "m" in d]
+    # m's mixture: a third uniform prior, two thirds kernels at 0.8 and 0.82, about 0.4 of it in [0.7, 0.9];
+    # had the six opt == a trials counted (as prior mass), about 0.27 would be.
+    near = sum(0.7 <= m <= 0.9 for m in draws) / len(draws)
+    assert len(draws) > 300 and near > 0.33
 
 
 def test_parameter_inactive_in_every_trial_comes_from_the_prior() -> None:
     space = Space.from_shorthands(["opt=a,b", "m=0.0..1.0 if opt == b"])
     _, model = fitted(space, [{"opt": "a"}] * 4)
-    draws = [d["m"] for d in model.sample(space, 2000, np.random.default_rng(2)) if "m" in d]
+    draws = [d["m"] for d in model.sample(space, 2000, random.Random(2)) if "m" in d]
     assert len(draws) > 100
     assert np.histogram(draws, bins=4, range=(0, 1))[0].min() > len(draws) / 4 * 0.6  # about uniform
 

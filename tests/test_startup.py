@@ -16,14 +16,15 @@ import pytest
 HEAVY = ("numpy", "scipy", "rich", "filelock", "jsonschema", "pydantic")
 
 
-def imported_modules(*args: str) -> set[str]:
-    """Top-level names of every module a real ``python -m asktell ARGS`` imports."""
+def imported_modules(*args: str, top_level: bool = True) -> set[str]:
+    """Names of every module a real ``python -m asktell ARGS`` imports (top-level packages only by default)."""
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "asktell", *args],
                             capture_output=True, text=True, timeout=60)
     names = set()
     for line in result.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
-            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+            name = line.rsplit("|", 1)[1].strip()
+            names.add(name.split(".")[0] if top_level else name)
     assert names, result.stderr
     return names
 
@@ -44,3 +45,16 @@ def test_hot_commands_import_nothing_heavy(study, command):
 def test_the_probe_sees_heavy_imports(study):
     """``check`` does import jsonschema: proof that the probe above can fail."""
     assert "jsonschema" in imported_modules("check", str(study))
+
+
+def test_tpe_model_needs_numpy_but_not_its_random_module_nor_scipy(tmp_path):
+    """The default sampler imports numpy only once past its random start-up, and never ``numpy.random`` (~10 ms)."""
+    study = tmp_path / "study"
+    create = [sys.executable, "-m", "asktell", "create", str(study), "-p", "x=0..1", "--minimize", "loss",
+              "--sampler-option", "n_startup=1"]
+    assert subprocess.run(create, capture_output=True).returncode == 0
+    assert "numpy" not in imported_modules("ask", str(study))  # the start-up trial
+    tell = [sys.executable, "-m", "asktell", "tell", str(study), "0", "--value", "0.5"]
+    assert subprocess.run(tell, capture_output=True).returncode == 0
+    loaded = imported_modules("ask", str(study), top_level=False)
+    assert "numpy" in loaded and "numpy.random" not in loaded and "scipy" not in loaded

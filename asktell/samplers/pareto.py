@@ -14,6 +14,8 @@ O(front size x n x objectives) with more.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 
@@ -127,3 +129,16 @@ def best_by_rank_and_crowding(losses: np.ndarray, violations: np.ndarray, size: 
         members = np.flatnonzero(ranks == rank)
         crowding[members] = crowding_distances(losses[members])
     return np.lexsort((-crowding, ranks))[:size]
+
+
+def best_rows(losses: Sequence[Sequence[float]], violations: Sequence[float], count: int) -> list[int]:
+    """Indices of the ``count`` best rows: feasible ones first, infeasible ones after by total violation.
+
+    Several objectives go by Pareto front, the last front cut by crowding
+    distance (as NSGA-II ranks); one objective is a plain sort.
+    """
+    losses, violations = np.asarray(losses, dtype=float), np.asarray(violations, dtype=float)
+    if losses.shape[1] > 1:
+        return best_by_rank_and_crowding(losses, violations, count).tolist()
+    feasible_loss = np.where(violations > 0, 0.0, losses[:, 0])
+    return np.lexsort((feasible_loss, violations))[:count].tolist()

@@ -19,9 +19,8 @@ finished ones), which bounds the cost.
 from __future__ import annotations
 
 import math
+import random
 from typing import Any, Sequence
-
-import numpy as np
 
 from ..errors import InvalidInput
 from ..space import Space
@@ -30,8 +29,6 @@ from .base import Sampler
 from .constraints import total_violation
 from .grid import cell_key
 from .options import check_number
-from .pareto import best_by_rank_and_crowding
-from .parzen import Encoding, ParzenEstimator
 from .random import RandomSampler
 from .unitcube import uniform, untaken
 
@@ -64,6 +61,8 @@ class TPESampler(Sampler):
         complete = [(t, loss) for t, loss in scored if loss is not None and all(map(math.isfinite, loss))]
         if len(complete) < max(self.options["n_startup"], 1):
             return RandomSampler(self.study_seed).suggest(space, history, pending, seed)
+        from .parzen import Encoding, ParzenEstimator  # numpy: imported once the model is in use, not before
+
         good, bad = self.split(complete, history)
         running = list(pending) if self.options["pending"] == "liar" else []
         bad = _bounded(running, bad)
@@ -71,38 +70,27 @@ class TPESampler(Sampler):
         fit = {"prior_weight": float(self.options["prior_weight"]), "multivariate": self.options["multivariate"]}
         below = ParzenEstimator(encoding, *encoding.encode([t.params for t in good]), **fit)
         above = ParzenEstimator(encoding, *encoding.encode([t.params for t in bad]), **fit)
-        rng = np.random.default_rng(seed)
+        rng = random.Random(seed)
         candidates = below.sample(space, self.options["n_candidates"], rng)
         values, active = encoding.encode(candidates)
-        score = below.log_density(values, active) - above.log_density(values, active)
+        score = (below.log_density(values, active) - above.log_density(values, active)).tolist()
         taken = {cell_key(t.params) for t in pending}
-        fresh = np.array([cell_key(c) not in taken for c in candidates])
-        if not fresh.any():  # a small grid: more draws from l, then uniform ones, may find a free cell
+        fresh = [i for i, c in enumerate(candidates) if cell_key(c) not in taken]
+        if not fresh:  # a small grid: more draws from l, then uniform ones, may find a free cell
             return untaken(pending, lambda: below.sample(space, 1, rng)[0], lambda: uniform(space, rng.random))
-        return candidates[int(np.argmax(np.where(fresh, score, -np.inf)))]
+        return candidates[max(fresh, key=score.__getitem__)]
 
     def split(self, complete: list[tuple[TrialRecord, tuple]],
               history: Sequence[TrialRecord]) -> tuple[list[TrialRecord], list[TrialRecord]]:
         """(good, bad) finished trials; bad ones in trial order, failed and pruned among them."""
-        losses = np.array([loss for _, loss in complete], dtype=float)
-        violations = np.array([total_violation(t) for t, _ in complete])
+        from .pareto import best_rows
+
+        losses = [loss for _, loss in complete]
+        violations = [total_violation(t) for t, _ in complete]
         n_good = min(math.ceil(self.options["gamma"] * len(complete)), MAX_GOOD)
-        good_rows = best_rows(losses, violations, n_good)
-        good_numbers = {complete[i][0].number for i in good_rows}
-        good = [complete[i][0] for i in good_rows]
+        good = [complete[i][0] for i in best_rows(losses, violations, n_good)]
+        good_numbers = {t.number for t in good}
         return good, [t for t in history if t.number not in good_numbers]
-
-
-def best_rows(losses: np.ndarray, violations: np.ndarray, count: int) -> np.ndarray:
-    """The ``count`` best rows: feasible ones first, infeasible ones after by total violation.
-
-    Several objectives go by Pareto front, the last front cut by crowding
-    distance (``pareto``, as NSGA-II ranks); one objective is a plain sort.
-    """
-    if losses.shape[1] > 1:
-        return best_by_rank_and_crowding(losses, violations, count)
-    feasible_loss = np.where(violations > 0, 0.0, losses[:, 0])
-    return np.lexsort((feasible_loss, violations))[:count]
 
 
 def _bounded(running: list[TrialRecord], finished: list[TrialRecord]) -> list[TrialRecord]:
