@@ -180,6 +180,8 @@ class StudyChecker:
             if replay.get(number) != snapshot.get(number):
                 self.error(path, f"trial {number} differs from the journal (delete the snapshot to rebuild it)")
                 return
+        if replay.queue != snapshot.queue:
+            self.error(path, "the queue of enqueued parameters differs from the journal (delete the snapshot)")
 
     def _check_trials(self, study: Study, history: History) -> None:
         name = study.config.name
@@ -206,9 +208,10 @@ class StudyChecker:
                                           "(tell it again to rewrite it)")
             elif trial_path.exists():
                 self.error(trial_path, "exists but the journal says the trial is still running")
-            elif self.max_age is not None and record.age(now) > self.max_age:
-                self.warn(folder, f"running for {format_duration(record.age(now))}, longer than "
-                                  f"{format_duration(self.max_age)} (host {record.host}, pid {record.pid})")
+            elif self.max_age is not None and record.silence(now) > self.max_age:
+                self.warn(folder, f"no sign of life for {format_duration(record.silence(now))}, longer than "
+                                  f"{format_duration(self.max_age)} (host {record.host}, pid {record.pid}); "
+                                  "`asktell reap` marks it failed")
             result_path = folder / RESULT_NAME
             if result_path.exists():
                 document = self._load(result_path)

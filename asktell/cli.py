@@ -180,6 +180,46 @@ def params(
     commands.params(trial_dir, fmt.value)
 
 
+# ---------------------------------------------------------------------- queue and leases
+
+
+@app.command(rich_help_panel="Queue and leases")
+def enqueue(
+    study: StudyArg,
+    param: Annotated[list[str], typer.Option("--param", "-p", help="NAME=VALUE, one per parameter "
+                                             "(repeatable): one fixed parameter set.", show_default=False)],
+) -> None:
+    """Queue a fixed parameter set: the next ask hands it out before asking the sampler."""
+    from .space import parse_scalar
+
+    params = {name: parse_scalar(value) for name, value in commands.key_values(param, "--param").items()}
+    [queued] = _study(study).enqueue([params])
+    typer.echo(f"queued as {queued}")
+
+
+@app.command(rich_help_panel="Queue and leases")
+def heartbeat(
+    study: StudyArg,
+    trial: Annotated[str, typer.Argument(help="Trial number or folder.", show_default=False)],
+) -> None:
+    """Renew a running trial's lease, so that reap leaves it alone. Exit 2 if it is no longer running."""
+    _study(study).heartbeat(commands.trial_number(trial))
+
+
+@app.command(rich_help_panel="Queue and leases")
+def reap(
+    study: StudyArg,
+    older_than: Annotated[str, typer.Option(help="Mark failed the running trials with no heartbeat (or ask) "
+                                                 "for this long: 90s, 30m, 2h, 1d.")] = "1h",
+    retry: Annotated[int, typer.Option(help="Enqueue a reaped trial's parameters again, as long as they "
+                                            "have run at most this many times.", min=0)] = 0,
+) -> None:
+    """Fail the running trials whose workers went silent (killed jobs, lost hosts)."""
+    for record, requeued in _study(study).reap(_duration(older_than, "--older-than"), retry):
+        again = f", enqueued again as {requeued}" if requeued is not None else ""
+        typer.echo(f"trial {record.number} failed: {record.reason}{again}")
+
+
 # ---------------------------------------------------------------------- reading a study
 
 
@@ -192,7 +232,7 @@ def status(study: StudyArg) -> None:
     opened = _study(study)
     history = opened.history()
     typer.echo(render_status(opened.config, history.counts, opened.best_trials(history),
-                             history.in_state(RUNNING)), nl=False)
+                             history.in_state(RUNNING), queued=len(history.queue)), nl=False)
 
 
 @app.command(rich_help_panel="Inspect")

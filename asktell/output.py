@@ -129,13 +129,15 @@ def render_best(records: Sequence[TrialRecord], fmt: str) -> str:
 
 
 def render_status(config: StudyConfig, counts: dict, best: Sequence[TrialRecord],
-                  running: Sequence[TrialRecord], now: float | None = None) -> str:
+                  running: Sequence[TrialRecord], queued: int = 0, now: float | None = None) -> str:
     now = time.time() if now is None else now
     objectives = ", ".join(f"{o.direction} {o.name}" for o in config.objectives)
     lines = [f"study {config.name}: {config.sampler} sampler, {objectives}"]
     total = sum(counts.values())
     budget = f" of {config.max_trials}" if config.max_trials else ""
     lines.append(f"trials: {total}{budget} -- " + ", ".join(f"{counts[s]} {s}" for s in STATES))
+    if queued:
+        lines.append(f"queued: {queued} parameter sets, handed out by the next asks")
     if not best:
         lines.append("best: none yet")
     for t in best:
@@ -144,6 +146,7 @@ def render_status(config: StudyConfig, counts: dict, best: Sequence[TrialRecord]
     if running:
         lines.append("running:")
         for t in running:
-            lines.append(f"  trial {t.number}  age {format_duration(t.age(now))}  host {t.host}  pid {t.pid}"
+            heartbeat = f"  last heartbeat {format_duration(t.silence(now))} ago" if t.heartbeat_at else ""
+            lines.append(f"  trial {t.number}  age {format_duration(t.age(now))}{heartbeat}  host {t.host}  pid {t.pid}"
                          + (f"  key {t.key}" if t.key else ""))
     return "\n".join(lines) + "\n"

@@ -1,7 +1,7 @@
 """A cache of the replayed journal, so a call reads a few lines, not the whole history.
 
 ``cache/snapshot.jsonl`` holds the history up to a journal offset: a header
-line (offset, seq, counters), then one line per *running* trial, then one
+line (offset, seq, counters, the queue of enqueued parameter sets), then one line per *running* trial, then one
 per finished trial.  A call that needs only the running trials and the
 counters -- ``ask`` with a history-free sampler, ``tell`` -- reads the header
 and the running lines and stops; then it reads the journal from the
@@ -30,7 +30,8 @@ REFRESH_EVENTS = 500
 #: A refresh claim older than this belongs to a process that died while refreshing.
 STALE_CLAIM_SECONDS = 120.0
 
-_FIELDS = ("number", "params", "asked_at", "host", "pid", "key", "state", "values", "constraints", "told_at", "told_by")
+_FIELDS = ("number", "params", "asked_at", "host", "pid", "key", "state", "values", "constraints", "told_at", "told_by",
+           "reason", "heartbeat_at", "queued", "retry_of", "retries")
 
 
 def _encode(record: TrialRecord) -> str:
@@ -52,6 +53,7 @@ def read_snapshot(path: Path, full: bool) -> History | None:
             history = History(offset=header["offset"], last_seq=header["seq"], complete=full,
                               snapshot_seq=header["seq"])
             history.next_number = header["next"]
+            history.queue = {int(seq): entry for seq, entry in header.get("queue", {}).items()}
             n_running, n_total = header["running"], header["trials"]
             lines = f.read().split(b"\n")[:-1] if full else [f.readline() for _ in range(n_running)]
     except (OSError, ValueError, KeyError, TypeError):
@@ -74,7 +76,7 @@ def write_snapshot(path: Path, history: History) -> None:
     running = [r for r in records if r.state == RUNNING]
     header = {"format": SNAPSHOT_FORMAT, "offset": history.offset, "seq": history.last_seq,
               "next": history.next_number, "counts": history.counts, "running": len(running),
-              "trials": len(records)}
+              "trials": len(records), "queue": history.queue}
     lines = [json.dumps(header)] + [_encode(r) for r in running] + [_encode(r) for r in records if r.state != RUNNING]
     path.parent.mkdir(exist_ok=True)
     write_atomic(path, "\n".join(lines) + "\n")

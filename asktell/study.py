@@ -30,7 +30,7 @@ from .lock import StudyLock, make_lock, sweep_leftovers
 from .snapshot import REFRESH_EVENTS, RefreshClaim, read_snapshot, write_snapshot
 from .results import check_constraints, check_state, check_values, values_from
 from .space import Space
-from .trial import COMPLETE, RUNNING, History, TrialRecord, now_iso
+from .trial import COMPLETE, FAILED, RUNNING, History, TrialRecord, now_iso
 
 
 #: How often, and how far apart, a stale view of the journal under the lock is retried.
@@ -307,9 +307,16 @@ class Study:
         pending = history.in_state(RUNNING)
         host, pid = socket.gethostname(), os.getpid()
         new: list[TrialRecord] = []
+        queue = list(history.queue.items())  # enqueued parameter sets go out first, oldest first
         for number in range(history.next_number, history.next_number + count):
             if self.config.max_trials is not None and number >= self.config.max_trials:
                 break
+            if queue:
+                seq, entry = queue.pop(0)
+                new.append(TrialRecord(number=number, params=entry["params"], asked_at=now_iso(), host=host, pid=pid,
+                                       key=key, queued=seq, retry_of=entry.get("retry_of"),
+                                       retries=entry.get("retries")))
+                continue
             try:
                 params = sampler.suggest(self.config.space, finished, pending + new,
                                          derive_seed(self.config.seed, number))
@@ -352,13 +359,7 @@ class Study:
             record = self._require_trial(history, number)
             if record.finished:
                 return []
-            event = {"seq": history.last_seq + 1, "event": "told", "at": now_iso(), "trial": number,
-                     "state": state, "host": socket.gethostname(), "pid": os.getpid()}
-            if checked is not None:
-                event["values"] = checked
-            if limits is not None:
-                event["constraints"] = limits
-            return [event]
+            return [_told_event(history.last_seq + 1, number, state, values=checked, constraints=limits)]
 
         with self._locked() as lock:
             written = self._commit(lock, history, decide)
@@ -390,6 +391,91 @@ class Study:
             write_trial(self.layout, self.config.name, record)
         return TellOutcome(record, already_told=True)
 
+    # ------------------------------------------------------------------ queue and leases
+    def enqueue(self, param_sets: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Queue fixed parameter sets; the next asks hand them out, oldest first.  Returns their queue ids.
+
+        Each set is checked against the space (ranges, steps, conditions) before
+        anything is written: a bad one fails the whole call.
+        """
+        checked = [self.config.space.validate(dict(params), prefix="params") for params in param_sets]
+        history = self.history(full=False)
+
+        def decide() -> list[dict]:
+            return [{"seq": history.last_seq + 1 + i, "event": "enqueued", "at": now_iso(), "params": params,
+                     "host": socket.gethostname(), "pid": os.getpid()} for i, params in enumerate(checked)]
+
+        with self._locked() as lock:
+            written = self._commit(lock, history, decide)
+        return [event["seq"] for event in written]
+
+    def heartbeat(self, number: int) -> TrialRecord:
+        """Renew a running trial's lease: ``reap`` leaves it alone while heartbeats keep coming.
+
+        A trial that is no longer running (reaped, or told by another process)
+        is an error, so that the worker learns its result will not count.
+        """
+        history = self.history(full=False)
+        record: TrialRecord | None = None
+
+        def decide() -> list[dict]:
+            nonlocal record
+            record = history.get(number)  # finished trials may be left out of a partial history
+            if record is None or record.finished:
+                told = f" (it was told {record.state})" if record is not None else ""
+                raise InvalidInput(f"not a running trial of this study{told}", file=self.layout.journal,
+                                   field="trial", value=number)
+            return [{"seq": history.last_seq + 1, "event": "heartbeat", "at": now_iso(), "trial": number,
+                     "host": socket.gethostname(), "pid": os.getpid()}]
+
+        with self._locked() as lock:
+            self._commit(lock, history, decide)
+        assert record is not None
+        return record
+
+    def reap(self, older_than: float, retry: int = 0) -> list[tuple[TrialRecord, int | None]]:
+        """Mark failed every running trial silent for more than ``older_than`` seconds.
+
+        With ``retry`` > 0 a reaped trial's parameters are enqueued again, as
+        long as they have run fewer than ``retry`` + 1 times.  Returns each
+        reaped trial with the queue id of its retry (or None).
+        """
+        from .output import format_duration
+
+        if isinstance(older_than, bool) or not isinstance(older_than, (int, float)) or older_than < 0:
+            raise InvalidInput("must be a duration >= 0", field="older_than", value=older_than)
+        if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
+            raise InvalidInput("must be an integer >= 0", field="retry", value=retry)
+        history = self.history(full=False)
+        reaped: list[tuple[TrialRecord, int | None]] = []
+
+        def decide() -> list[dict]:
+            reaped.clear()
+            events: list[dict] = []
+            now = time.time()
+            for record in history.in_state(RUNNING):
+                silence = record.silence(now)
+                if silence <= older_than:
+                    continue
+                reason = f"reaped: no sign of life for {format_duration(silence)}"
+                events.append(_told_event(history.last_seq + 1 + len(events), record.number, FAILED, reason=reason))
+                runs = (record.retries or 0) + 1
+                requeued = None
+                if runs <= retry:
+                    requeued = history.last_seq + 1 + len(events)
+                    events.append({"seq": requeued, "event": "enqueued", "at": now_iso(), "params": record.params,
+                                   "retry_of": record.number, "retries": runs, "host": socket.gethostname(),
+                                   "pid": os.getpid()})
+                reaped.append((record, requeued))
+            return events
+
+        with self._locked() as lock:
+            self._commit(lock, history, decide)
+        for record, _ in reaped:
+            write_trial(self.layout, self.config.name, record)
+        self._refresh_snapshot(history)
+        return reaped
+
     # ------------------------------------------------------------------ lock
     def _locked(self) -> StudyLock:
         settings = self.config.lock
@@ -401,9 +487,20 @@ class Study:
 def _asked_event(seq: int, record: TrialRecord) -> dict:
     event = {"seq": seq, "event": "asked", "at": record.asked_at, "trial": record.number,
              "params": record.params, "host": record.host, "pid": record.pid}
-    if record.key is not None:
-        event["key"] = record.key
-    return event
+    return {**event, **_present(key=record.key, queued=record.queued, retry_of=record.retry_of,
+                                retries=record.retries)}
+
+
+def _told_event(seq: int, number: int, state: str, **optional: Any) -> dict:
+    """A ``told`` event; ``values``, ``constraints`` and ``reason`` are written only when given."""
+    event = {"seq": seq, "event": "told", "at": now_iso(), "trial": number, "state": state,
+             "host": socket.gethostname(), "pid": os.getpid()}
+    return {**event, **_present(**optional)}
+
+
+def _present(**fields: Any) -> dict:
+    """The fields that have a value: optional event fields are left out rather than written as null."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def _dominates(a: Sequence[float], b: Sequence[float]) -> bool:

@@ -56,6 +56,15 @@ class TrialRecord:
     constraints: dict | None = None
     told_at: str | None = None
     told_by: str | None = None
+    #: Why the trial ended when no result said so (e.g. reaped after its lease ran out).
+    reason: str | None = None
+    #: The last ``heartbeat`` while running: with ``asked_at``, its last sign of life.
+    heartbeat_at: str | None = None
+    #: The ``enqueued`` event (its seq) this trial's parameters came from.
+    queued: int | None = None
+    #: The reaped trial whose parameters this one runs again, and how many runs of them came before.
+    retry_of: int | None = None
+    retries: int | None = None
 
     @property
     def finished(self) -> bool:
@@ -70,6 +79,10 @@ class TrialRecord:
 
     def age(self, now: float | None = None) -> float:
         return (time.time() if now is None else now) - parse_iso(self.asked_at)
+
+    def silence(self, now: float | None = None) -> float:
+        """Seconds since the last sign of life: the last heartbeat, else the ask."""
+        return (time.time() if now is None else now) - parse_iso(self.heartbeat_at or self.asked_at)
 
     def to_dict(self) -> dict:
         """The record as ``trial.yaml`` and ``asktell trials --format json`` show it."""
@@ -86,6 +99,10 @@ class TrialRecord:
             data["host"] = self.host
         if self.key is not None:
             data["key"] = self.key
+        if self.reason is not None:
+            data["reason"] = self.reason
+        if self.retry_of is not None:
+            data["retry_of"] = self.retry_of
         return data
 
 
@@ -113,6 +130,8 @@ class History:
     snapshot_seq: int = -1
     #: Trial number of the newest loaded trial asked with each ``--key``.
     keys: dict[str, int] = field(default_factory=dict)
+    #: Parameter sets enqueued and not yet handed out, by the seq of their ``enqueued`` event, oldest first.
+    queue: dict[int, dict] = field(default_factory=dict)
     #: Events that contradict the ones before them (reported by ``asktell check``).
     anomalies: list[str] = field(default_factory=list)
 
@@ -146,8 +165,21 @@ class History:
             self.anomalies.append(f"seq {event['seq']}: trial {number} asked, expected trial {self.next_number}")
             if number < self.next_number:
                 return
+        queued = event.get("queued")
+        if queued is not None and self.queue.pop(queued, None) is None:
+            self.anomalies.append(f"seq {event['seq']}: trial {number} took enqueued seq {queued}, "
+                                  "which is not in the queue")
         self.add(TrialRecord(number=number, params=event["params"], asked_at=event["at"],
-                             host=event.get("host"), pid=event.get("pid"), key=event.get("key")))
+                             host=event.get("host"), pid=event.get("pid"), key=event.get("key"),
+                             queued=queued, retry_of=event.get("retry_of"), retries=event.get("retries")))
+
+    def _enqueued(self, event: dict) -> None:
+        self.queue[event["seq"]] = {k: event[k] for k in ("params", "retry_of", "retries") if k in event}
+
+    def _heartbeat(self, event: dict) -> None:
+        record = self.records.get(event["trial"])
+        if record is not None and not record.finished:
+            record.heartbeat_at = event["at"]
 
     def _told(self, event: dict) -> None:
         number = event["trial"]
@@ -169,6 +201,7 @@ class History:
         record.constraints = event.get("constraints")
         record.told_at = event["at"]
         record.told_by = event.get("host")
+        record.reason = event.get("reason")
         self.counts[record.state] += 1
 
     # ---- queries
@@ -194,4 +227,5 @@ class History:
         return record if record is not None and not record.finished else None
 
 
-_HANDLERS = {"asked": History._asked, "told": History._told}
+_HANDLERS = {"asked": History._asked, "told": History._told, "enqueued": History._enqueued,
+             "heartbeat": History._heartbeat}

@@ -622,7 +622,7 @@ def test_check_max_age_lists_running_trials(study, valid_files):
     ok("ask", study, "-n", "2")
     ok("tell", study, "0", "--value", "1")
     stale = ok("check", study, "--max-age", "0s")
-    assert f"warning: {trial_dir(study, 1)}: running for" in stale.stdout
+    assert f"warning: {trial_dir(study, 1)}: no sign of life for" in stale.stdout
     assert str(trial_dir(study, 0)) not in stale.stdout
     assert str(trial_dir(study, 1)) not in ok("check", study, "--max-age", "1d").stdout
     valid_files(study)
