@@ -80,13 +80,18 @@ def check_constraints(constraints: Any, file: object, where: str = "constraints"
     """Constraint values by name; a trial is feasible when all are <= 0 (samplers read them)."""
     if constraints is None:
         return None
-    if not isinstance(constraints, Mapping) or not constraints:
-        raise InvalidInput("must be a non-empty mapping of constraint names to numbers", file=file, field=where,
-                           value=constraints)
+    return check_named_numbers(constraints, "constraint", file, where)
+
+
+def check_named_numbers(mapping: Any, what: str, file: object, where: str) -> dict[str, float]:
+    """A non-empty mapping of names (as objectives are named) to finite numbers, e.g. constraints or metrics."""
+    if not isinstance(mapping, Mapping) or not mapping:
+        raise InvalidInput(f"must be a non-empty mapping of {what} names to numbers", file=file, field=where,
+                           value=mapping)
     checked = {}
-    for name, value in constraints.items():
+    for name, value in mapping.items():
         if not isinstance(name, str) or not NAME_RE.match(name):
-            raise InvalidInput("a constraint name is a letter or _ followed by letters, digits, _ . -",
+            raise InvalidInput(f"a {what} name is a letter or _ followed by letters, digits, _ . -",
                                file=file, field=where, value=name)
         checked[name] = finite_number(value, file, f"{where}.{name}")
     return checked

@@ -31,7 +31,7 @@ REFRESH_EVENTS = 500
 STALE_CLAIM_SECONDS = 120.0
 
 _FIELDS = ("number", "params", "asked_at", "host", "pid", "key", "state", "values", "constraints", "told_at", "told_by",
-           "reason", "heartbeat_at", "queued", "retry_of", "retries")
+           "reason", "heartbeat_at", "queued", "retry_of", "retries", "intermediate")
 
 
 def _encode(record: TrialRecord) -> str:
@@ -40,7 +40,11 @@ def _encode(record: TrialRecord) -> str:
 
 
 def _decode(line: bytes) -> TrialRecord:
-    return TrialRecord(**json.loads(line))
+    record = TrialRecord(**json.loads(line))
+    if record.intermediate:  # JSON object keys are strings; steps are integers
+        record.intermediate = {name: {int(step): value for step, value in steps.items()}
+                               for name, steps in record.intermediate.items()}
+    return record
 
 
 def read_snapshot(path: Path, full: bool) -> History | None:

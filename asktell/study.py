@@ -28,7 +28,7 @@ from .journal import STALE_VIEW_HINT, Journal, StaleJournal
 from .layout import StudyLayout, write_params, write_trial
 from .lock import StudyLock, make_lock, sweep_leftovers
 from .snapshot import REFRESH_EVENTS, RefreshClaim, read_snapshot, write_snapshot
-from .results import check_constraints, check_state, check_values, values_from
+from .results import check_constraints, check_named_numbers, check_state, check_values, values_from
 from .space import Space
 from .trial import COMPLETE, FAILED, RUNNING, History, TrialRecord, now_iso
 
@@ -390,6 +390,35 @@ class Study:
         if not self.layout.trial_file(record.number).exists():
             write_trial(self.layout, self.config.name, record)
         return TellOutcome(record, already_told=True)
+
+    # ------------------------------------------------------------------ report
+    def report(self, number: int, step: int, values: Mapping[str, float]) -> tuple[TrialRecord, History]:
+        """Record intermediate values of a running trial at ``step``; a step reported again replaces it.
+
+        Returns the trial and the history it was recorded in (up to date under
+        the lock), from which a pruner decides whether the trial should stop.
+        A report also counts as a heartbeat.
+        """
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise InvalidInput("must be an integer >= 0", field="step", value=step)
+        checked = check_named_numbers(values, "metric", None, "values")
+        history = self.history(full=True)
+        record: TrialRecord | None = None
+
+        def decide() -> list[dict]:
+            nonlocal record
+            record = self._require_trial(history, number)
+            if record.finished:
+                raise InvalidInput(f"trial {number} was already told {record.state}; it takes no more reports",
+                                   file=self.layout.journal, field="trial", value=number)
+            return [{"seq": history.last_seq + 1, "event": "reported", "at": now_iso(), "trial": number,
+                     "step": step, "values": checked, "host": socket.gethostname(), "pid": os.getpid()}]
+
+        with self._locked() as lock:
+            self._commit(lock, history, decide)
+        assert record is not None
+        self._refresh_snapshot(history)
+        return record, history
 
     # ------------------------------------------------------------------ queue and leases
     def enqueue(self, param_sets: Sequence[Mapping[str, Any]]) -> list[int]:

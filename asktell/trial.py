@@ -58,8 +58,10 @@ class TrialRecord:
     told_by: str | None = None
     #: Why the trial ended when no result said so (e.g. reaped after its lease ran out).
     reason: str | None = None
-    #: The last ``heartbeat`` while running: with ``asked_at``, its last sign of life.
+    #: The last ``heartbeat`` or ``reported`` event while running: with ``asked_at``, its last sign of life.
     heartbeat_at: str | None = None
+    #: Intermediate values reported while running: metric name -> step -> value, steps in report order.
+    intermediate: dict[str, dict[int, float]] | None = None
     #: The ``enqueued`` event (its seq) this trial's parameters came from.
     queued: int | None = None
     #: The reaped trial whose parameters this one runs again, and how many runs of them came before.
@@ -103,6 +105,8 @@ class TrialRecord:
             data["reason"] = self.reason
         if self.retry_of is not None:
             data["retry_of"] = self.retry_of
+        if self.intermediate:
+            data["intermediate"] = {name: dict(steps) for name, steps in self.intermediate.items()}
         return data
 
 
@@ -181,6 +185,17 @@ class History:
         if record is not None and not record.finished:
             record.heartbeat_at = event["at"]
 
+    def _reported(self, event: dict) -> None:
+        """An intermediate value; a step reported again replaces the earlier value (a resumed job)."""
+        record = self.records.get(event["trial"])
+        if record is None or record.finished:
+            self.anomalies.append(f"seq {event['seq']}: a report for trial {event['trial']}, which is not running")
+            return
+        record.heartbeat_at = event["at"]
+        record.intermediate = record.intermediate or {}
+        for name, value in event["values"].items():
+            record.intermediate.setdefault(name, {})[event["step"]] = value
+
     def _told(self, event: dict) -> None:
         number = event["trial"]
         record = self.records.get(number)
@@ -228,4 +243,4 @@ class History:
 
 
 _HANDLERS = {"asked": History._asked, "told": History._told, "enqueued": History._enqueued,
-             "heartbeat": History._heartbeat}
+             "heartbeat": History._heartbeat, "reported": History._reported}
