@@ -42,6 +42,9 @@ import numpy as np
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "samplers.json"
+#: Every finished run, one JSON line each: a long bench can be stopped and resumed, and runs of
+#: separate invocations (other samplers, the same problems and budget) are ranked together.
+DEFAULT_RUNS = BENCH_DIR / "results" / "samplers-runs.jsonl"
 
 #: asktell sampler -> (Optuna sampler class, its keyword arguments) or None when Optuna has none.
 COUNTERPARTS: dict[str, tuple[str, dict] | None] = {
@@ -215,8 +218,36 @@ class Run:
     problem: str
     setting: str
     seed: int
-    best_so_far: list[float]
+    budget: int
+    values: list[float] = field(repr=False)
     ask_times: list[float] = field(repr=False)
+
+    @property
+    def key(self) -> tuple:
+        return self.runner, self.problem, self.setting, self.seed, self.budget
+
+    @property
+    def best_so_far(self) -> list[float]:
+        return best_so_far(self.values)
+
+
+def load_runs(path: Path) -> dict[tuple, Run]:
+    """The runs recorded by earlier invocations, by what identifies them (a torn last line is skipped)."""
+    runs = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                run = Run(**json.loads(line))
+            except (ValueError, TypeError):
+                continue
+            runs[run.key] = run
+    return runs
+
+
+def record_run(path: Path, run: Run) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        f.write(json.dumps(vars(run)) + "\n")
 
 
 def best_so_far(values: Sequence[float]) -> list[float]:
@@ -318,6 +349,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--settings", default="sequential,batch", help="sequential, batch (8 asked at once)")
     parser.add_argument("--no-optuna", action="store_true")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--runs", type=Path, default=DEFAULT_RUNS,
+                        help="JSON lines of finished runs: reused, and appended to (default %(default)s)")
+    parser.add_argument("--fresh", action="store_true", help="ignore the runs recorded in --runs")
     args = parser.parse_args(argv)
     unknown = [s for s in args.samplers.split(",") if s not in SAMPLERS or s not in COUNTERPARTS]
     if unknown:
@@ -339,21 +373,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     for problem in problems:
         problem.typical = typical_value(problem)
     settings = {"sequential": 1, "batch": BATCH}
+    recorded = {} if args.fresh else load_runs(args.runs)
+    for run in recorded.values():  # earlier runs may have found better values
+        for problem in problems:
+            if run.problem == problem.name:
+                problem.reference = min(problem.reference, min(run.values))
     runs: list[Run] = []
     started = time.perf_counter()
     for problem in problems:
         for setting in args.settings.split(","):
             for seed in range(args.seeds):
                 for runner in runners:
-                    values, ask_times = runner.run(problem, args.budget, settings[setting], seed)
-                    runs.append(Run(runner.label, problem.name, setting, seed, best_so_far(values), ask_times))
-                    problem.reference = min(problem.reference, min(values))
+                    key = (runner.label, problem.name, setting, seed, args.budget)
+                    if key not in recorded:
+                        values, ask_times = runner.run(problem, args.budget, settings[setting], seed)
+                        recorded[key] = Run(*key, values, ask_times)
+                        record_run(args.runs, recorded[key])
+                    runs.append(recorded[key])
+                    problem.reference = min(problem.reference, min(recorded[key].values))
         log(f"{problem.name} done ({time.perf_counter() - started:.0f} s)")
     by_name = {p.name: p for p in problems}
     summary = summarise(runs, by_name, checkpoints)
     result = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "settings": {k: v for k, v in vars(args).items() if k != "output"},
+        "settings": {k: v for k, v in vars(args).items() if k not in ("output", "runs")},
         "problems": {p.name: {"reference": p.reference, "typical": p.typical} for p in problems},
         "summary": summary,
         "runs": [{"runner": r.runner, "problem": r.problem, "setting": r.setting, "seed": r.seed,
