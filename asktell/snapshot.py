@@ -30,7 +30,8 @@ REFRESH_EVENTS = 500
 #: A refresh claim older than this belongs to a process that died while refreshing.
 STALE_CLAIM_SECONDS = 120.0
 
-_FIELDS = ("number", "params", "asked_at", "host", "pid", "key", "state", "values", "constraints", "told_at", "told_by")
+_FIELDS = ("number", "params", "asked_at", "host", "pid", "key", "state", "values", "constraints", "told_at", "told_by",
+           "exit_code", "reason", "log_tail")
 
 
 def _encode(record: TrialRecord) -> str:

@@ -21,6 +21,8 @@ PRUNED = "pruned"
 FAILED = "failed"
 STATES = (RUNNING, COMPLETE, PRUNED, FAILED)
 FINISHED_STATES = (COMPLETE, PRUNED, FAILED)
+#: Optional fields of a ``told`` event that say why a trial failed; kept as the event has them.
+FAILURE_FIELDS = ("exit_code", "reason", "log_tail")
 
 
 def now_iso() -> str:
@@ -56,6 +58,11 @@ class TrialRecord:
     constraints: dict | None = None
     told_at: str | None = None
     told_by: str | None = None
+    #: Why a trial failed, as its runner saw it: the command's exit code (when it exited by itself),
+    #: a one-line reason and the last lines of its log.
+    exit_code: int | None = None
+    reason: str | None = None
+    log_tail: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -86,6 +93,9 @@ class TrialRecord:
             data["host"] = self.host
         if self.key is not None:
             data["key"] = self.key
+        for name in FAILURE_FIELDS:
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
         return data
 
 
@@ -169,6 +179,8 @@ class History:
         record.constraints = event.get("constraints")
         record.told_at = event["at"]
         record.told_by = event.get("host")
+        for name in FAILURE_FIELDS:
+            setattr(record, name, event.get(name))
         self.counts[record.state] += 1
 
     # ---- queries
