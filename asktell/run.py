@@ -112,8 +112,8 @@ class Runner:
     # ------------------------------------------------------------------ the loop
     def run(self) -> int:
         """Run to the end (or to a signal); the exit status of ``asktell run``."""
-        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         self.guard = GroupGuard(KILL_GRACE_SECONDS)
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             try:
                 while True:
@@ -233,7 +233,7 @@ class Runner:
         study = self.study.path
         argv = self.invocation.argv(trial.params, trial.number, trial.path, study)
         env = self.invocation.env(trial.params, trial.number, trial.path, study)
-        log = open(logs / "stdout.log", "wb")
+        log = open(logs / "stdout.log", "wb", buffering=0)  # on disk as it comes, even if asktell is killed
         try:
             with open(logs / "stderr.log", "wb") as errors:
                 process = Popen(argv, stdin=DEVNULL, stdout=PIPE, stderr=errors, env=env, start_new_session=True)

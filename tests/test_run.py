@@ -463,3 +463,37 @@ def test_run_imports_no_model_module_before_a_sampler_needs_it(study):
     loaded = {line.rsplit("|", 1)[1].strip().split(".")[0] for line in result.stderr.splitlines()
               if line.startswith("import time:") and "|" in line}
     assert not loaded & {"numpy", "scipy", "jsonschema", "filelock"}, sorted(loaded)
+
+
+# ---------------------------------------------------------------------- two hosts, one budget
+
+
+@pytest.mark.slow
+def test_two_runs_on_two_mounts_share_the_budget_exactly(tmp_path, tmp_path_factory, valid_files):
+    """Two ``run -j 4``, one per sshfs mount of one folder, each wanting 100 trials of a 24-trial budget."""
+    from tests.support.share import SetupUnavailable, two_mounts
+    from tests.test_two_hosts import DOCUMENTED
+
+    command = script(tmp_path, "step.sh", 'sleep 0.05; echo "{\\"metric\\": \\"loss\\", \\"value\\": $ASKTELL_TRIAL}"\n')
+    try:
+        with two_mounts(tmp_path_factory.mktemp("share"), DOCUMENTED) as pair:
+            name = f"study-{time.monotonic_ns()}"
+            create(pair.a / name, "-p", "x=0..1", "--minimize", "loss", "--max-trials", "24")
+            runs = [popen_asktell("run", view / name, "-n", "100", "-j", "4", "--", command)
+                    for view in (pair.a, pair.b)]
+            try:
+                results = [finish(run) for run in runs]
+            finally:
+                stop_leftovers(runs)
+            export = pair.export / name
+            records = Study.open(export).trials
+            valid_files(export)
+            assert_check_passes(export)
+    except SetupUnavailable as exc:
+        pytest.skip(f"two sshfs mounts cannot be set up here: {exc}")
+    assert all(r.returncode == 0 for r in results), [describe(r) for r in results]
+    assert [r.number for r in records] == list(range(24))
+    assert all(r.state == "complete" and r.values == {"loss": float(r.number)} for r in records)
+    counts = [int(re.search(r"(\d+) trials: (\d+) complete", r.stderr).group(2)) for r in results]
+    assert sum(counts) == 24 and all(counts), counts
+    print(f"two mounts: the runs took {counts[0]} and {counts[1]} of the 24 trials")
