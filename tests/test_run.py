@@ -28,6 +28,7 @@ from asktell.invocation import Invocation
 from asktell.metrics import MetricLines, outcome
 from asktell.progress import Progress
 from asktell.runstudy import default_folder
+from asktell.snapshot import read_snapshot, write_snapshot
 from asktell.space import Space
 from tests.conftest import ASKTELL, popen_asktell, run_asktell
 from tests.support.processes import assert_check_passes, describe, finish, stop_leftovers
@@ -497,3 +498,21 @@ def test_two_runs_on_two_mounts_share_the_budget_exactly(tmp_path, tmp_path_fact
     counts = [int(re.search(r"(\d+) trials: (\d+) complete", r.stderr).group(2)) for r in results]
     assert sum(counts) == 24 and all(counts), counts
     print(f"two mounts: the runs took {counts[0]} and {counts[1]} of the 24 trials")
+
+
+def test_failure_details_are_checked_and_a_retell_keeps_the_first(tmp_path, valid_files):
+    study = Study.create(tmp_path / "s", {"x": "0..1"}, objectives={"loss": "minimize"})
+    number = study.ask().number
+    for failure, field in (({"exit_code": True}, "exit_code"), ({"reason": 3}, "reason"), ({"why": "x"}, "why")):
+        with pytest.raises(InvalidInput) as raised:
+            study.tell(number, state="failed", failure=failure)
+        assert raised.value.field == field
+    study.tell(number, state="failed", failure={"exit_code": 2, "reason": "exit 2", "log_tail": "boom\nbang"})
+    again = study.tell(number, state="failed", failure={"reason": "other"})
+    assert again.already_told and (again.record.exit_code, again.record.reason) == (2, "exit 2")
+    assert trial_yaml(study.path, number)["log_tail"] == "boom\nbang"
+    snapshot = study.layout.snapshot
+    write_snapshot(snapshot, study.history())  # the cache that spares calls the replay keeps them too
+    assert read_snapshot(snapshot, full=True).get(number) == study.trial(number)
+    assert_check_passes(study.path)
+    valid_files(study.path)
