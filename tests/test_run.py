@@ -8,7 +8,6 @@ metric lines, so every test can compare what ran with what the study says.
 from __future__ import annotations
 
 import io
-import json
 import os
 import pty
 import re
