@@ -176,6 +176,9 @@ def params(
 
 # ---------------------------------------------------------------------- run
 
+#: Where ``CommandAfterDashes`` leaves the command for ``run_trials``.
+RUN_COMMAND = "asktell.run.command"
+
 
 class CommandAfterDashes(TyperCommand):
     """Everything after the first ``--`` is the command to run, never an argument of asktell.
@@ -192,9 +195,6 @@ class CommandAfterDashes(TyperCommand):
 
     def collect_usage_pieces(self, ctx) -> list[str]:
         return [*super().collect_usage_pieces(ctx), "-- COMMAND [ARGS]..."]
-
-
-RUN_COMMAND = "asktell.run.command"
 
 
 RUN_HELP = (

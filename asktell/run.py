@@ -83,6 +83,8 @@ class Attempt:
     stopped: str | None = None
     #: When the SIGKILL that follows a stopping SIGTERM is due.
     kill_at: float | None = None
+    #: The command's stdout reached its end (every writer closed it).
+    output_ended: bool = False
 
     @property
     def pgid(self) -> int:
@@ -203,8 +205,8 @@ class Runner:
             timeout = min(timeout, 0.02)  # without pidfds exits are only seen by polling
         for key, _ in self.selector.select(timeout):
             attempt, what = key.data
-            if what == "out":
-                self._read_output(attempt)
+            if what == "out" and not self._read_output(attempt):
+                self.selector.unregister(attempt.process.stdout)
         for attempt in list(self.attempts.values()):
             if attempt.process.poll() is not None:
                 self._finish(attempt)
@@ -257,12 +259,10 @@ class Runner:
             data = os.read(attempt.process.stdout.fileno(), 65536)
         except BlockingIOError:
             return True
-        if not data:
-            self.selector.unregister(attempt.process.stdout)
-            return False
         attempt.log.write(data)
         attempt.lines.feed(data)
-        return True
+        attempt.output_ended = not data
+        return not attempt.output_ended
 
     def _finish(self, attempt: Attempt) -> None:
         """The command exited: end its group, take the rest of its output, then retry or tell."""
@@ -295,26 +295,14 @@ class Runner:
     def _drain(self, attempt: Attempt) -> None:
         """Read the pipe to its end; a writer that escaped the group may hold it open, so not forever."""
         stdout = attempt.process.stdout
-        if stdout.closed:
-            return
-        try:
-            key = self.selector.get_key(stdout)
-        except KeyError:
-            key = None
-        deadline = time.monotonic() + DRAIN_SECONDS
-        if key is not None:
+        if not attempt.output_ended:
             self.selector.unregister(stdout)
+            deadline = time.monotonic() + DRAIN_SECONDS
             with selectors.DefaultSelector() as alone:
                 alone.register(stdout, selectors.EVENT_READ)
-                while time.monotonic() < deadline and alone.select(deadline - time.monotonic()):
-                    try:
-                        data = os.read(stdout.fileno(), 65536)
-                    except BlockingIOError:
-                        continue
-                    if not data:
-                        break
-                    attempt.log.write(data)
-                    attempt.lines.feed(data)
+                while (time.monotonic() < deadline and alone.select(deadline - time.monotonic())
+                       and self._read_output(attempt)):
+                    pass
         stdout.close()
 
     # ------------------------------------------------------------------ telling

@@ -302,6 +302,23 @@ esac
     assert_check_passes(study)
 
 
+def test_a_process_that_left_the_group_cannot_hold_the_trial_open(tmp_path):
+    """It keeps the stdout pipe open; the run takes what came and tells the trial anyway."""
+    study = create(tmp_path / "study", "-p", "x=0..1", "--minimize", "loss")
+    command = script(tmp_path, "escape.sh", """\
+setsid sleep 60 &
+echo $! > "$ASKTELL_TRIAL_DIR/escaped"
+echo '{"metric": "loss", "value": 2}'
+""")
+    result = run_asktell("run", study, "-n", "1", "--", command, timeout=60)
+    escaped = int((study / "trials" / "000000" / "escaped").read_text())
+    try:
+        assert result.returncode == 0, describe(result)
+        assert Study.open(study).trial(0).values == {"loss": 2.0}
+    finally:
+        os.kill(escaped, signal.SIGKILL)  # the one process a run cannot guard (docs/design.md)
+
+
 SLEEPER = """\
 echo $$ > "$PIDS/$ASKTELL_TRIAL.shell"
 sleep 60 &
