@@ -44,6 +44,7 @@ from typing import Any
 from .errors import EXIT_EXHAUSTED, EXIT_FAILURE, EXIT_OK, AsktellError, Exhausted, InvalidInput
 from .guard import GroupGuard, kill_groups
 from .invocation import Invocation
+from .layout import LOGS_NAME
 from .metrics import MetricLines, outcome, save_outcome
 from .output import describe_values, format_duration
 from .progress import Progress
@@ -60,7 +61,6 @@ DRAIN_SECONDS = 2.0
 #: How much of a failed command's log its trial keeps.
 LOG_TAIL_LINES = 20
 LOG_TAIL_CHARS = 2000
-LOGS_DIR = "logs"
 #: pidfds (Linux 5.3) wake the loop the moment a command exits; elsewhere the loop polls.
 HAVE_PIDFD = hasattr(os, "pidfd_open")
 #: How many trials a run asks for when neither -n nor the study (a budget, a grid) says when to stop.
@@ -228,7 +228,7 @@ class Runner:
 
     # ------------------------------------------------------------------ one attempt
     def _start(self, trial: AskedTrial, number: int, began: float) -> None:
-        logs = trial.path / LOGS_DIR
+        logs = trial.path / LOGS_NAME
         logs.mkdir(exist_ok=True)
         if number > 1:
             _set_aside(trial.path, number - 1)
@@ -321,7 +321,7 @@ class Runner:
                    shown=result.values or result.attrs.get("metrics"))
 
     def _tell_failed(self, trial: AskedTrial, began: float, failure: dict) -> None:
-        tail = log_tail(trial.path / LOGS_DIR)
+        tail = log_tail(trial.path / LOGS_NAME)
         if tail:
             failure = {**failure, "log_tail": tail}
         self._tell(trial, began, "failed", None, None, failure)
@@ -342,7 +342,7 @@ class Runner:
 
 def _set_aside(folder: Path, attempt: int) -> None:
     """Keep an earlier attempt's logs and result file as ``logs/*.attempt-N.*``."""
-    logs = folder / LOGS_DIR
+    logs = folder / LOGS_NAME
     for path, kept in ((logs / "stdout.log", logs / f"stdout.attempt-{attempt}.log"),
                        (logs / "stderr.log", logs / f"stderr.attempt-{attempt}.log"),
                        (folder / RESULT_NAME, logs / f"result.attempt-{attempt}.yaml")):
