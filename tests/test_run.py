@@ -95,6 +95,8 @@ def test_metric_lines_skip_an_overlong_line_but_not_the_next():
     lines.feed(b'{"metric": "acc", "value": 1, "junk": "' + b"x" * 100_000)
     lines.feed(b'"}\n{"metric": "loss", "value": 3}\n')
     assert lines.metrics == {"loss": 3.0}
+    lines.feed(b'{"metric": "big", "value": 1' + b"0" * 400 + b'}\n')  # no float holds it: infinite, not a crash
+    assert lines.metrics["big"] == float("inf")
 
 
 def test_outcome_needs_every_objective_and_names_the_missing_line(tmp_path):
