@@ -64,7 +64,7 @@ class MetricLines:
             return
         name, value = record.get("metric"), record.get("value")
         if isinstance(name, str) and name and isinstance(value, (int, float)) and not isinstance(value, bool):
-            self.metrics[name] = float(value) if abs(value) < 1e308 else math.copysign(math.inf, value)
+            self.metrics[name] = float(value) if abs(value) < 1e308 else math.inf if value > 0 else -math.inf
 
 
 def outcome(metrics: dict[str, float], folder: Path, objectives: Sequence[Objective]) -> Result:
