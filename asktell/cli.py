@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperCommand
 
 from . import commands
 from .config import DEFAULT_SAMPLER
@@ -112,17 +113,12 @@ def create(
     exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Accept an existing identical study.")] = False,
 ) -> None:
     """Create a study folder: its space, objectives and sampler."""
-    from .fileio import read_mapping
     from .space import Space, parse_scalar
     from .study import Study
 
-    base = None
-    if space is not None:
-        data = read_mapping(space, "space file")
-        base = Space.from_spec(data.get("space", data) if isinstance(data.get("space"), dict) else data, space)
-    if base is None and not param:
+    full_space = Space.from_options(space, param or [])
+    if full_space is None:
         raise InvalidInput("give a search space with --space FILE or -p NAME=SPEC", field="space")
-    full_space = Space.from_shorthands(param or [], base) if param else base
     objectives = [(n, "minimize") for n in minimize or []] + [(n, "maximize") for n in maximize or []]
     options = {k: parse_scalar(v) for k, v in commands.key_values(sampler_option or [], "--sampler-option").items()}
     created = Study.create(study, full_space, objectives=objectives or None, sampler=sampler,
@@ -220,6 +216,86 @@ def reap(
         typer.echo(f"trial {record.number} failed: {record.reason}{again}")
 
 
+# ---------------------------------------------------------------------- run
+
+#: Where ``CommandAfterDashes`` leaves the command for ``run_trials``.
+RUN_COMMAND = "asktell.run.command"
+
+
+class CommandAfterDashes(TyperCommand):
+    """Everything after the first ``--`` is the command to run, never an argument of asktell.
+
+    click hands positional arguments out without regard to ``--``, so ``run
+    -- make train`` would make ``make`` the STUDY; splitting the arguments
+    before click parses them keeps STUDY optional and the command verbatim.
+    """
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        split = args.index("--") if "--" in args else len(args)
+        ctx.meta[RUN_COMMAND] = args[split + 1:]
+        return super().parse_args(ctx, args[:split])
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [*super().collect_usage_pieces(ctx), "-- COMMAND [ARGS]..."]
+
+
+RUN_HELP = (
+    "Run COMMAND for each trial, J at a time: ask, run, read its metrics, tell.\n\n"
+    "COMMAND gets the parameters as {name} placeholders in its arguments, as environment variables "
+    "(the parameter's name, and ASKTELL_TRIAL_DIR, ASKTELL_TRIAL, ASKTELL_STUDY) and, with --make, as NAME=value "
+    "arguments. It reports a metric by printing a line {\"metric\": \"acc\", \"value\": 0.93}, or by writing "
+    "result.yaml in $ASKTELL_TRIAL_DIR; its stdout and stderr go to the trial's logs/.\n\n"
+    "STUDY comes before --. Without STUDY, a space (-p or --space) makes or reuses a study in .asktell/. "
+    "Exit status: 0 when a trial completed, 1 when every one failed, 4 when nothing was left to run, "
+    "130 on Ctrl-C (143 on SIGTERM)."
+)
+
+
+@app.command("run", help=RUN_HELP, rich_help_panel="Run", cls=CommandAfterDashes)
+def run_trials(
+    ctx: typer.Context,
+    study: Annotated[Optional[Path], typer.Argument(
+        help="The study folder. Left out, the study is .asktell/<command>-<hash>, made from -p/--space.",
+        metavar="[STUDY]", show_default=False)] = None,
+    trials: Annotated[Optional[int], typer.Option(
+        "--trials", "-n", help="Trials this run starts (default: what is left of the study's grid or "
+                               "--max-trials budget, else 50).", show_default=False)] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Commands running at once.")] = 1,
+    timeout: Annotated[Optional[str], typer.Option(
+        help="Stop a command running longer than this (90s, 30m, 2h): its trial fails with 'timeout'.",
+        show_default=False)] = None,
+    retries: Annotated[int, typer.Option(help="Run a failed command again, up to this many times, "
+                                              "before telling its trial failed.")] = 0,
+    make: Annotated[bool, typer.Option("--make", help="Append NAME=value for every parameter to the command "
+                                                      "(make variables, the Hake way).")] = False,
+    param: Annotated[Optional[list[str]], typer.Option(
+        "--param", "-p", help="NAME=SPEC of a new study's space: 1..8, 1e-5..1e-1:log, adam,sgd.",
+        rich_help_panel="New study")] = None,
+    space: Annotated[Optional[Path], typer.Option("--space", help="YAML file with a new study's space.",
+                                                  rich_help_panel="New study")] = None,
+    minimize: Annotated[Optional[list[str]], typer.Option(help="A metric to minimize (repeatable).",
+                                                          rich_help_panel="New study")] = None,
+    maximize: Annotated[Optional[list[str]], typer.Option(help="A metric to maximize (repeatable). With no "
+                                                               "objective the run is a sweep of the grid.",
+                                                          rich_help_panel="New study")] = None,
+    sampler: Annotated[Optional[str], typer.Option(help="Sampler of a new study (default: grid for a sweep, "
+                                                        "else the create default).", show_default=False,
+                                                   rich_help_panel="New study")] = None,
+    max_trials: Annotated[Optional[int], typer.Option(help="A new study's budget, shared by every run of it.",
+                                                      show_default=False, rich_help_panel="New study")] = None,
+) -> None:
+    """Parse; ``runstudy`` finds or makes the study, ``run`` runs it."""
+    from .run import run_command
+    from .runstudy import open_or_create
+
+    command = ctx.meta[RUN_COMMAND]
+    opened = open_or_create(study, command, params=param or [], space_file=space, minimize=minimize or [],
+                            maximize=maximize or [], sampler=sampler, max_trials=max_trials, make=make)
+    code = run_command(opened, command, trials=trials, jobs=jobs, timeout=_duration(timeout, "--timeout"),
+                       retries=retries, make=make)
+    raise typer.Exit(code)
+
+
 # ---------------------------------------------------------------------- reading a study
 
 
@@ -262,7 +338,8 @@ def best(
     opened = _study(study)
     found = opened.best_trials()
     if not found:
-        raise AsktellError("no complete trial yet", file=study)
+        raise AsktellError("no complete trial yet" if opened.config.objectives
+                           else "the study has no objective, so no trial is best", file=study)
     try:
         typer.echo(render_best(found, fmt.value), nl=False)
     except ValueError as exc:

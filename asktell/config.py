@@ -116,11 +116,15 @@ def _first_difference(a: Any, b: Any, path: str) -> str | None:
 
 
 def parse_objectives(items: Any, file: object = None) -> tuple[Objective, ...]:
-    """Objectives from ``[{name, direction}, ...]`` or ``{name: direction}``."""
+    """Objectives from ``[{name, direction}, ...]`` or ``{name: direction}``.
+
+    An empty list is a sweep: a study that only runs its trials (``asktell run``
+    over a grid with no objective, as Hake did); none of its trials is best.
+    """
     if isinstance(items, dict):
         items = [{"name": k, "direction": v} for k, v in items.items()]
-    if not isinstance(items, list) or not items:
-        raise InvalidInput("give at least one objective (name and minimize|maximize)", file=file,
+    if not isinstance(items, list):
+        raise InvalidInput("give the objectives as a list of names and minimize|maximize", file=file,
                            field="objectives", value=items)
     objectives: list[Objective] = []
     for i, item in enumerate(items):

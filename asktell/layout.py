@@ -21,6 +21,8 @@ HEAD_NAME = "journal.head"
 TRIALS_DIR = "trials"
 PARAMS_NAME = "params.yaml"
 TRIAL_NAME = "trial.yaml"
+#: ``asktell run`` keeps each trial's ``stdout.log`` and ``stderr.log`` here, in the trial folder.
+LOGS_NAME = "logs"
 
 
 class StudyLayout:

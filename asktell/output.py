@@ -131,14 +131,14 @@ def render_best(records: Sequence[TrialRecord], fmt: str) -> str:
 def render_status(config: StudyConfig, counts: dict, best: Sequence[TrialRecord],
                   running: Sequence[TrialRecord], queued: int = 0, now: float | None = None) -> str:
     now = time.time() if now is None else now
-    objectives = ", ".join(f"{o.direction} {o.name}" for o in config.objectives)
+    objectives = ", ".join(f"{o.direction} {o.name}" for o in config.objectives) or "no objective (a sweep)"
     lines = [f"study {config.name}: {config.sampler} sampler, {objectives}"]
     total = sum(counts.values())
     budget = f" of {config.max_trials}" if config.max_trials else ""
     lines.append(f"trials: {total}{budget} -- " + ", ".join(f"{counts[s]} {s}" for s in STATES))
     if queued:
         lines.append(f"queued: {queued} parameter sets, handed out by the next asks")
-    if not best:
+    if not best and config.objectives:
         lines.append("best: none yet")
     for t in best:
         params = ", ".join(f"{k}={format_scalar(v)}" for k, v in t.params.items())

@@ -23,7 +23,7 @@ from typing import Any, Mapping
 from .config import NAME_RE, Objective
 from .errors import InvalidInput
 from .fileio import FORMAT, read_mapping
-from .trial import COMPLETE, FAILED, PRUNED
+from .trial import COMPLETE, FAILED, FAILURE_FIELDS, PRUNED
 from .space import parse_scalar
 
 RESULT_NAME = "result.yaml"
@@ -55,7 +55,7 @@ def check_values(values: Any, objectives: tuple[Objective, ...], state: str, fil
                  where: str = "values") -> dict[str, float] | None:
     """Values keyed by objective, in the study's order; all required when complete."""
     if values is None:
-        if state == COMPLETE:
+        if state == COMPLETE and objectives:
             names = ", ".join(o.name for o in objectives)
             raise InvalidInput(f"a complete trial needs a value for every objective ({names})",
                                file=file, field=where)
@@ -94,6 +94,24 @@ def check_named_numbers(mapping: Any, what: str, file: object, where: str) -> di
             raise InvalidInput(f"a {what} name is a letter or _ followed by letters, digits, _ . -",
                                file=file, field=where, value=name)
         checked[name] = finite_number(value, file, f"{where}.{name}")
+    return checked
+
+
+def check_failure(failure: Mapping[str, Any] | None, file: object) -> dict[str, Any]:
+    """Why a trial failed, as the ``told`` event keeps it: an ``exit_code``, a ``reason``, a ``log_tail``."""
+    if not failure:
+        return {}
+    unknown = sorted(set(failure) - set(FAILURE_FIELDS))
+    if unknown:
+        raise InvalidInput(f"unknown failure detail; use {', '.join(FAILURE_FIELDS)}", file=file,
+                           field=unknown[0], value=failure[unknown[0]])
+    checked = {k: v for k, v in failure.items() if v is not None}
+    code = checked.get("exit_code")
+    if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+        raise InvalidInput("must be an integer", file=file, field="exit_code", value=code)
+    for name in ("reason", "log_tail"):
+        if name in checked and not isinstance(checked[name], str):
+            raise InvalidInput("must be a string", file=file, field=name, value=checked[name])
     return checked
 
 

@@ -31,7 +31,7 @@ REFRESH_EVENTS = 500
 STALE_CLAIM_SECONDS = 120.0
 
 _FIELDS = ("number", "params", "asked_at", "host", "pid", "key", "state", "values", "constraints", "told_at", "told_by",
-           "reason", "heartbeat_at", "queued", "retry_of", "retries", "intermediate")
+           "exit_code", "reason", "log_tail", "heartbeat_at", "queued", "retry_of", "retries", "intermediate")
 
 
 def _encode(record: TrialRecord) -> str:

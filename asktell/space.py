@@ -584,6 +584,17 @@ class Space:
             params[name] = parse_shorthand_spec(name, spec, where=f"-p {name}")
         return cls(list(params.values()))
 
+    @classmethod
+    def from_options(cls, space_file: Any = None, items: Sequence[str] = ()) -> "Space | None":
+        """The space of ``--space FILE`` and ``-p NAME=SPEC`` (added to the file's); None if neither is given."""
+        base = None
+        if space_file is not None:
+            from .fileio import read_mapping
+
+            data = read_mapping(space_file, "space file")
+            base = cls.from_spec(data.get("space", data) if isinstance(data.get("space"), dict) else data, space_file)
+        return cls.from_shorthands(items, base) if items else base
+
     def to_spec(self) -> dict:
         return {name: param.to_spec() for name, param in self.params.items()}
 

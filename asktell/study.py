@@ -28,10 +28,13 @@ from .journal import STALE_VIEW_HINT, Journal, StaleJournal
 from .layout import StudyLayout, write_params, write_trial
 from .lock import StudyLock, make_lock, sweep_leftovers
 from .snapshot import REFRESH_EVENTS, RefreshClaim, read_snapshot, write_snapshot
-from .results import check_constraints, check_named_numbers, check_state, check_values, values_from
+from .results import check_constraints, check_failure, check_named_numbers, check_state, check_values, values_from
 from .space import Space
 from .trial import COMPLETE, FAILED, RUNNING, History, TrialRecord, now_iso
 
+
+#: Samplers that need no objective: a study without one is a sweep that only runs its trials.
+SWEEP_SAMPLERS = ("grid", "random")
 
 #: How often, and how far apart, a stale view of the journal under the lock is retried.
 STALE_READ_RETRIES = 40
@@ -126,6 +129,9 @@ class Study:
             created_at=now_iso(),
         )
         make_sampler(config.sampler, config.sampler_options, config.seed, config.objectives).check_space(space)
+        if not config.objectives and config.sampler not in SWEEP_SAMPLERS:
+            raise InvalidInput(f"a study with no objective can only use the {' or '.join(SWEEP_SAMPLERS)} sampler",
+                               field="sampler.name", value=config.sampler)
         if path.exists() and not path.is_dir():
             raise InvalidInput("exists and is not a folder", file=path)
         path.mkdir(parents=True, exist_ok=True)
@@ -225,6 +231,8 @@ class Study:
     def best_trials(self, history: History | None = None) -> list[TrialRecord]:
         """The best complete trial, or with several objectives the Pareto front (in trial order)."""
         history = history or self.history()
+        if not self.config.objectives:  # a sweep: no trial is better than another
+            return []
         scored = [(t, self._signed(t)) for t in history.in_state(COMPLETE)]
         if len(self.config.objectives) == 1:
             return [min(scored, key=lambda ts: ts[1])[0]] if scored else []
@@ -332,12 +340,15 @@ class Study:
 
     # ------------------------------------------------------------------ tell
     def tell(self, trial: int | TrialRecord | AskedTrial, values: Any = None, *, state: str = COMPLETE,
-             constraints: Mapping[str, float] | None = None, source: object = None) -> TellOutcome:
+             constraints: Mapping[str, float] | None = None, source: object = None,
+             failure: Mapping[str, Any] | None = None) -> TellOutcome:
         """Record a trial's outcome.
 
         ``values`` is a number (one objective) or ``{objective: number}``;
         ``constraints`` maps names to numbers, feasible when all are <= 0.
-        Telling the same outcome twice succeeds and changes nothing; a
+        ``failure`` says why a trial failed (``exit_code``, ``reason``,
+        ``log_tail``; see ``check_failure``).  Telling the same outcome twice
+        succeeds and changes nothing (the first failure details are kept); a
         different outcome for a finished trial is an error.
         """
         number = trial if isinstance(trial, int) else trial.number
@@ -348,6 +359,7 @@ class Study:
             values = values_from(values, None, self.config.objectives, source)
         checked = check_values(values, self.config.objectives, state, source)
         limits = check_constraints(constraints, source)
+        details = check_failure(failure, source)
         history = self.history(full=False)
         if number < history.next_number and history.get(number) is None:
             # Finished before the snapshot, so left out of the partial history: a repeated tell.
@@ -359,7 +371,7 @@ class Study:
             record = self._require_trial(history, number)
             if record.finished:
                 return []
-            return [_told_event(history.last_seq + 1, number, state, values=checked, constraints=limits)]
+            return [_told_event(history.last_seq + 1, number, state, values=checked, constraints=limits, **details)]
 
         with self._locked() as lock:
             written = self._commit(lock, history, decide)

@@ -21,6 +21,8 @@ PRUNED = "pruned"
 FAILED = "failed"
 STATES = (RUNNING, COMPLETE, PRUNED, FAILED)
 FINISHED_STATES = (COMPLETE, PRUNED, FAILED)
+#: Optional fields of a ``told`` event that say why a trial failed; kept as the event has them.
+FAILURE_FIELDS = ("exit_code", "reason", "log_tail")
 
 
 def now_iso() -> str:
@@ -56,8 +58,11 @@ class TrialRecord:
     constraints: dict | None = None
     told_at: str | None = None
     told_by: str | None = None
-    #: Why the trial ended when no result said so (e.g. reaped after its lease ran out).
+    #: Why a trial failed, as its runner (or the reaper) saw it: the command's exit code (when it exited
+    #: by itself), a one-line reason and the last lines of its log.
+    exit_code: int | None = None
     reason: str | None = None
+    log_tail: str | None = None
     #: The last ``heartbeat`` or ``reported`` event while running: with ``asked_at``, its last sign of life.
     heartbeat_at: str | None = None
     #: Intermediate values reported while running: metric name -> step -> value, steps in report order.
@@ -101,8 +106,9 @@ class TrialRecord:
             data["host"] = self.host
         if self.key is not None:
             data["key"] = self.key
-        if self.reason is not None:
-            data["reason"] = self.reason
+        for name in FAILURE_FIELDS:
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
         if self.retry_of is not None:
             data["retry_of"] = self.retry_of
         if self.intermediate:
@@ -216,7 +222,8 @@ class History:
         record.constraints = event.get("constraints")
         record.told_at = event["at"]
         record.told_by = event.get("host")
-        record.reason = event.get("reason")
+        for name in FAILURE_FIELDS:
+            setattr(record, name, event.get(name))
         self.counts[record.state] += 1
 
     # ---- queries
