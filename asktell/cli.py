@@ -199,7 +199,12 @@ def heartbeat(
     trial: Annotated[str, typer.Argument(help="Trial number or folder.", show_default=False)],
 ) -> None:
     """Renew a running trial's lease, so that reap leaves it alone. Exit 2 if it is no longer running."""
-    _study(study).heartbeat(commands.trial_number(trial))
+    opened, number = _study(study), commands.trial_number(trial)
+    if opened.heartbeat(number):
+        record = opened.history().get(number)
+        told = f" (it was told {record.state})" if record is not None else ""
+        raise InvalidInput(f"not a running trial of this study{told}", file=opened.layout.journal, field="trial",
+                           value=number)
 
 
 @app.command(rich_help_panel="Queue and leases")

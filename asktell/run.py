@@ -56,6 +56,10 @@ from .study import AskedTrial, Study
 KILL_GRACE_SECONDS = 5.0
 #: The longest the loop sleeps without looking at deadlines, signals and the status line.
 TICK_SECONDS = 0.25
+#: How often the running trials' leases are renewed (``heartbeat`` events), so ``reap`` spares them.
+HEARTBEAT_SECONDS = 60.0
+#: Why a command was stopped when its trial was reaped (or told) by another process meanwhile.
+REAPED = "no longer running in the study (reaped?)"
 #: How long output still in the pipe of a command that has exited is waited for.
 DRAIN_SECONDS = 2.0
 #: How much of a failed command's log its trial keeps.
@@ -110,6 +114,7 @@ class Runner:
         self.ask_error: AsktellError | None = None
         self.signals: list[int] = []
         self._heeded = 0
+        self.next_heartbeat = time.monotonic() + HEARTBEAT_SECONDS
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> int:
@@ -126,6 +131,7 @@ class Runner:
                         break
                     self._wait()
                     self._enforce_deadlines()
+                    self._renew_leases()
                     self.progress.tick(len(self.attempts))
             finally:
                 if self.attempts:  # an error is leaving the loop: stop what runs and tell it
@@ -220,6 +226,22 @@ class Runner:
             elif attempt.stopped is None and attempt.deadline is not None and now >= attempt.deadline:
                 self._stop(attempt, f"timeout after {format_duration(self.timeout)}")
 
+    def _renew_leases(self) -> None:
+        """Now and then, one heartbeat for every running trial; a trial reaped meanwhile has its command stopped."""
+        now = time.monotonic()
+        if now < self.next_heartbeat or not self.attempts:
+            return
+        self.next_heartbeat = now + HEARTBEAT_SECONDS
+        try:
+            gone = self.study.heartbeat(*self.attempts)
+        except AsktellError as exc:  # a busy lock: the next heartbeat comes soon enough
+            self.progress.say(f"asktell run: renewing leases failed: {exc}")
+            return
+        for number in gone:
+            attempt = self.attempts.get(number)
+            if attempt is not None and attempt.stopped is None:
+                self._stop(attempt, REAPED)
+
     def _stop(self, attempt: Attempt, why: str) -> None:
         """SIGTERM to the command's group now, SIGKILL after the grace period."""
         attempt.stopped = why
@@ -276,6 +298,9 @@ class Runner:
         attempt.lines.close()
         attempt.log.close()
         code = attempt.process.returncode
+        if attempt.stopped == REAPED:  # its outcome is already in the study; a tell would be refused
+            self.progress.say(f"trial {attempt.trial.number}: stopped, {REAPED}")
+            return
         if attempt.stopped is not None:
             failure = {"reason": attempt.stopped}
         elif code < 0:

@@ -450,29 +450,26 @@ class Study:
             written = self._commit(lock, history, decide)
         return [event["seq"] for event in written]
 
-    def heartbeat(self, number: int) -> TrialRecord:
-        """Renew a running trial's lease: ``reap`` leaves it alone while heartbeats keep coming.
+    def heartbeat(self, *numbers: int) -> list[int]:
+        """Renew running trials' leases in one lock hold: ``reap`` leaves them alone while heartbeats come.
 
-        A trial that is no longer running (reaped, or told by another process)
-        is an error, so that the worker learns its result will not count.
+        Returns the numbers that are no longer running (reaped, or told by
+        another process) and so were not renewed: their workers should stop,
+        their results will not count.
         """
         history = self.history(full=False)
-        record: TrialRecord | None = None
+        gone: list[int] = []
 
         def decide() -> list[dict]:
-            nonlocal record
-            record = history.get(number)  # finished trials may be left out of a partial history
-            if record is None or record.finished:
-                told = f" (it was told {record.state})" if record is not None else ""
-                raise InvalidInput(f"not a running trial of this study{told}", file=self.layout.journal,
-                                   field="trial", value=number)
-            return [{"seq": history.last_seq + 1, "event": "heartbeat", "at": now_iso(), "trial": number,
-                     "host": socket.gethostname(), "pid": os.getpid()}]
+            running = {t.number for t in history.in_state(RUNNING)}  # finished ones may be left out
+            gone[:] = [n for n in numbers if n not in running]
+            return [{"seq": history.last_seq + 1 + i, "event": "heartbeat", "at": now_iso(), "trial": n,
+                     "host": socket.gethostname(), "pid": os.getpid()}
+                    for i, n in enumerate(n for n in numbers if n in running)]
 
         with self._locked() as lock:
             self._commit(lock, history, decide)
-        assert record is not None
-        return record
+        return gone
 
     def reap(self, older_than: float, retry: int = 0) -> list[tuple[TrialRecord, int | None]]:
         """Mark failed every running trial silent for more than ``older_than`` seconds.

@@ -538,3 +538,35 @@ def test_failure_details_are_checked_and_a_retell_keeps_the_first(tmp_path, vali
     assert read_snapshot(snapshot, full=True).get(number) == study.trial(number)
     assert_check_passes(study.path)
     valid_files(study.path)
+
+
+def test_run_renews_leases_and_stops_a_command_whose_trial_was_reaped(tmp_path, monkeypatch, valid_files):
+    """Heartbeats keep ``reap`` off long trials; a trial reaped anyway has its command stopped, not told twice."""
+    import threading
+
+    from asktell import run
+
+    monkeypatch.setattr(run, "HEARTBEAT_SECONDS", 0.2)
+    study = Study.create(tmp_path / "study", {"x": "0.0..1.0"}, objectives={"loss": "minimize"}, seed=1)
+    reaped: list = []
+
+    def reaper() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if any(t.heartbeat_at for t in Study.open(study.path).history().in_state("running")):
+                spared = Study.open(study.path).reap(older_than=5.0)  # the heartbeats keep them alive
+                reaped.extend([("spared", spared), ("reaped", Study.open(study.path).reap(older_than=0.0))])
+                return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=reaper)
+    thread.start()
+    started = time.monotonic()
+    run.run_command(study, ["sleep", "30"], trials=2, jobs=2, timeout=None, retries=0, make=False)
+    thread.join()
+    assert time.monotonic() - started < 25
+    assert reaped[0] == ("spared", [])
+    assert sorted(record.number for record, _ in reaped[1][1]) == [0, 1]
+    assert all(t.state == "failed" and t.reason.startswith("reaped") for t in study.trials)
+    valid_files(study.path)
+    assert_check_passes(study.path)
