@@ -63,11 +63,14 @@ class ParzenEstimator:
     """A density over parameter sets, fitted to the trials given as ``(values, active)``."""
 
     def __init__(self, encoding: Encoding, values: np.ndarray, active: np.ndarray, prior_weight: float,
-                 multivariate: bool) -> None:
+                 multivariate: bool, weights: np.ndarray | None = None) -> None:
         self.encoding = encoding
         self.centres = values
         self.active = active
         self.prior_weight = prior_weight
+        #: Each trial's share of the mixture (1 each unless given; the prior has ``prior_weight``).
+        self.weights = np.ones(len(values)) if weights is None else np.asarray(weights, dtype=float)
+        self.log_weights = np.log(self.weights)
         self.multivariate = multivariate
         n_active = active.sum(axis=0)
         dims = len(encoding.params) if multivariate else 1
@@ -102,8 +105,8 @@ class ParzenEstimator:
             by_component += np.where(has[:, None], own, 0.0)
         if not self.multivariate:
             return marginal_sum
-        stacked = np.column_stack([math.log(self.prior_weight) + prior, by_component])
-        return _logsumexp(stacked) - math.log(self.prior_weight + n)
+        stacked = np.column_stack([math.log(self.prior_weight) + prior, by_component + self.log_weights[None, :]])
+        return _logsumexp(stacked) - math.log(self.prior_weight + self.weights.sum())
 
     def _kernel_log(self, j: int, x: np.ndarray) -> np.ndarray:
         """Log of every trial's kernel of parameter ``j`` at ``x`` (len(x) x trials)."""
@@ -120,8 +123,9 @@ class ParzenEstimator:
     def _marginal_log(self, j: int, kernels: np.ndarray) -> np.ndarray:
         """The one-dimensional mixture of parameter ``j``: the prior and the trials that have it."""
         prior = np.full((len(kernels), 1), math.log(self.prior_weight) + self._prior_log(j))
-        terms = np.hstack([prior, kernels[:, self.active[:, j]]])
-        return _logsumexp(terms) - math.log(self.prior_weight + self.active[:, j].sum())
+        holders = self.active[:, j]
+        terms = np.hstack([prior, kernels[:, holders] + self.log_weights[None, holders]])
+        return _logsumexp(terms) - math.log(self.prior_weight + self.weights[holders].sum())
 
     def _prior_log(self, j: int) -> float:
         return -math.log(self.encoding.n_choices[j]) if self.encoding.categorical[j] else 0.0
@@ -134,7 +138,7 @@ class ParzenEstimator:
         ``numpy.random`` would add about 10 ms to every ``ask``.
         """
         n = len(self.centres)
-        weights = [1.0] * n + [self.prior_weight]
+        weights = [*self.weights.tolist(), self.prior_weight]
         return [space.build(self._drawer(rng.choices(range(n + 1), weights)[0], rng)) for _ in range(count)]
 
     def _drawer(self, component: int, rng: random.Random) -> Callable[[Param, dict], Any]:
@@ -146,7 +150,7 @@ class ParzenEstimator:
             trial = component if self.multivariate and component < n and self.active[component, j] else None
             if trial is None and rng.random() >= self._prior_share(j):
                 holders = np.flatnonzero(self.active[:, j])
-                trial = int(holders[rng.randrange(len(holders))])
+                trial = int(rng.choices(holders.tolist(), self.weights[holders].tolist())[0])
             if trial is None:
                 return param.from_unit(rng.random())
             return self._draw_kernel(param, j, trial, rng)
@@ -154,7 +158,7 @@ class ParzenEstimator:
         return draw
 
     def _prior_share(self, j: int) -> float:
-        return self.prior_weight / (self.prior_weight + self.active[:, j].sum())
+        return self.prior_weight / (self.prior_weight + self.weights[self.active[:, j]].sum())
 
     def _draw_kernel(self, param: Param, j: int, trial: int, rng: random.Random) -> Any:
         centre = self.centres[trial, j]

@@ -10,7 +10,11 @@ Into the bad set also go: failed and pruned trials (at their parameters; they
 tell the model where not to go), infeasible trials when they are not needed
 to fill the good set, and -- with ``pending: liar`` -- the running trials, so
 that asks made before any result comes back move away from each other.
-Candidates identical to a running trial are passed over; when all are, more
+A running trial weighs ``liar_weight`` (0.2) of a finished one in ``g``: with
+batches of 8, the full weight drove asks too far from the good region (on
+BBOB in 2 and 5 dimensions, 44 wins of 90 against Optuna's TPE with weight 1,
+50 with 0.2, 48 with 0.1), while 0.2 still spreads them as far apart as
+uniform points.  Candidates identical to a running trial are passed over; when all are, more
 draws from ``l`` and then uniform ones look for a free cell.  ``g`` is fitted
 to at most ``MAX_BAD`` bad trials (the running ones and the most recent
 finished ones), which bounds the cost.
@@ -42,7 +46,7 @@ PENDING_MODES = ("liar", "ignore")
 class TPESampler(Sampler):
     name = "tpe"
     defaults = {"n_startup": 10, "n_candidates": 24, "gamma": 0.1, "multivariate": True, "pending": "liar",
-                "prior_weight": 1.0}
+                "prior_weight": 1.0, "liar_weight": 0.2}
 
     def __init__(self, study_seed: int = 0, **options: Any) -> None:
         super().__init__(study_seed, **options)
@@ -54,6 +58,7 @@ class TPESampler(Sampler):
         _require(isinstance(o["multivariate"], bool), "multivariate", "must be true or false", o)
         _require(o["pending"] in PENDING_MODES, "pending", "must be liar or ignore", o)
         check_number(o["prior_weight"], "prior_weight", 0.0, 100.0, low_open=True)
+        check_number(o["liar_weight"], "liar_weight", 0.0, 1.0, low_open=True)
 
     def suggest(self, space: Space, history: Sequence[TrialRecord], pending: Sequence[TrialRecord],
                 seed: int) -> dict:
@@ -64,12 +69,13 @@ class TPESampler(Sampler):
         from .parzen import Encoding, ParzenEstimator  # numpy: imported once the model is in use, not before
 
         good, bad = self.split(complete, history)
-        running = list(pending) if self.options["pending"] == "liar" else []
+        running = list(pending)[-MAX_BAD:] if self.options["pending"] == "liar" else []
         bad = _bounded(running, bad)
+        weights = [float(self.options["liar_weight"])] * len(running) + [1.0] * (len(bad) - len(running))
         encoding = Encoding(space)
         fit = {"prior_weight": float(self.options["prior_weight"]), "multivariate": self.options["multivariate"]}
         below = ParzenEstimator(encoding, *encoding.encode([t.params for t in good]), **fit)
-        above = ParzenEstimator(encoding, *encoding.encode([t.params for t in bad]), **fit)
+        above = ParzenEstimator(encoding, *encoding.encode([t.params for t in bad]), **fit, weights=weights)
         rng = random.Random(seed)
         candidates = below.sample(space, self.options["n_candidates"], rng)
         values, active = encoding.encode(candidates)
