@@ -26,7 +26,7 @@ def draw(figure: Any, view: View) -> None:
     objectives = _objectives(view)
     shares = importances(view.config.space, view.trials, objectives, view.params)
     names = list(shares)[::-1]  # barh draws bottom-up: the most important on top
-    figure.set_size_inches(7.0, 1.2 + 0.4 * len(names))
+    figure.set_size_inches(7.0, max(3.0, 1.2 + 0.4 * len(names)))
     axis = figure.subplots()
     bars = axis.barh(names, [shares[n] for n in names], color=STATE_COLOURS["complete"])
     axis.bar_label(bars, labels=[f"{shares[n]:.0%}" for n in names], padding=3, fontsize="small")

@@ -1,8 +1,8 @@
 """pareto: complete trials in objective space, the non-dominated ones (the front) highlighted.
 
 One panel per pair of objectives.  The front is that of the feasible trials
-over every objective, as ``asktell best`` gives it; with two objectives it is
-joined by a staircase.  Infeasible trials are drawn hollow.
+over every objective; with two objectives it is joined by a staircase.
+Infeasible trials are drawn hollow.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ def draw(figure: Any, view: View) -> None:
     origin = min(start for bars in placed.values() for _, start, _ in bars)
     span = max(end for bars in placed.values() for _, _, end in bars) - origin
     unit, scale, _ = next(u for u in UNITS if span < u[2])
-    figure.set_size_inches(8.0, 1.4 + 0.35 * len(placed))
+    figure.set_size_inches(8.0, max(3.0, 1.4 + 0.35 * len(placed)))
     axis = figure.subplots()
     for row, bars in enumerate(placed.values()):
         # A bar is at least a thousandth of the span wide, so instant trials still show.
