@@ -49,4 +49,4 @@ def draw(figure: Any, view: View) -> None:
     axis.set_ylabel(view.label())
     axis.set_title(f"{view.config.name}: {objective.name} of {len(complete)} complete trials")
     axis.grid(alpha=0.3)
-    axis.legend(loc="best", fontsize="small")
+    axis.legend(loc="upper right", fontsize="small")

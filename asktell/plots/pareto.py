@@ -51,5 +51,5 @@ def draw(figure: Any, view: View) -> None:
         axis.set_xlabel(view.label(a))
         axis.set_ylabel(view.label(b))
         axis.grid(alpha=0.3)
-        axis.legend(fontsize="small")
+        axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.suptitle(f"{view.config.name}: {len(trials)} complete trials")
