@@ -305,7 +305,8 @@ def plot(
                                                        "parallel-coordinates, importance).")] = None,
 ) -> None:
     """Draw one picture of the study into a PNG or SVG file (needs the plots extra: matplotlib)."""
-    from .plots import View, plot as draw_plot
+    from .plots import plot as draw_plot
+    from .plots.view import View
 
     opened = _study(study)
     names = [p.strip() for p in params.split(",")] if params is not None else None
@@ -321,7 +322,7 @@ def report_html(
     """Write one self-contained HTML page: status, best trials and every plot that applies (needs matplotlib)."""
     from .fileio import write_atomic
     from .html_report import render_report
-    from .plots import View
+    from .plots.view import View
 
     opened = _study(study)
     history = opened.history()

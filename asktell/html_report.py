@@ -13,8 +13,9 @@ from html import escape
 from typing import Sequence
 
 from .output import format_duration
-from .plots import KINDS, View, draw, problem
+from .plots import KINDS, draw, problem
 from .plots.figure import image_bytes
+from .plots.view import View
 from .space import format_scalar
 from .trial import STATES, TrialRecord, now_iso
 

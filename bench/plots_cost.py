@@ -20,8 +20,9 @@ import time
 from asktell.config import Objective, StudyConfig
 from asktell.html_report import render_report
 from asktell.importance import importances
-from asktell.plots import KINDS, View, draw
+from asktell.plots import KINDS, draw
 from asktell.plots.figure import image_bytes
+from asktell.plots.view import View
 from asktell.samplers import derive_seed, make_sampler
 from asktell.space import Space
 from asktell.trial import COMPLETE, PRUNED, TrialRecord

@@ -13,9 +13,10 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from asktell.errors import InvalidInput
-from asktell.plots import KINDS, View, draw, plot, problem
+from asktell.plots import KINDS, draw, plot, problem
 from asktell.plots.figure import BEST_COLOUR, STATE_COLOURS, MissingExtra, image_bytes
 from asktell.plots.timeline import lanes
+from asktell.plots.view import View
 from asktell.study import Study
 from asktell.trial import COMPLETE, PRUNED, TrialRecord
 from tests.conftest import run_asktell

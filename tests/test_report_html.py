@@ -12,8 +12,9 @@ import tempfile
 import pytest
 
 from asktell.html_report import render_report
-from asktell.plots import KINDS, View
+from asktell.plots import KINDS
 from asktell.plots.figure import BEST_COLOUR, STATE_COLOURS
+from asktell.plots.view import View
 from asktell.trial import COMPLETE, PRUNED
 from tests.conftest import run_asktell
 from tests.support.images import colour_count, ink_share, png_pixels

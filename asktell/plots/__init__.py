@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
-from .view import View
+
+if TYPE_CHECKING:  # the CLI imports this module for KINDS alone: keep it to the registry
+    from .view import View
 
 #: kind -> module of this package.
 KINDS = {
@@ -27,19 +29,19 @@ KINDS = {
     "timeline": "timeline",
 }
 
-__all__ = ["KINDS", "View", "draw", "plot", "problem"]
+__all__ = ["KINDS", "draw", "plot", "problem"]
 
 
 def _module(kind: str) -> Any:
     return importlib.import_module(f"{__name__}.{KINDS[kind]}")
 
 
-def problem(view: View, kind: str) -> str | None:
+def problem(view: "View", kind: str) -> str | None:
     """Why ``kind`` cannot be drawn for this study, or None."""
     return _module(kind).problem(view)
 
 
-def draw(view: View, kind: str) -> Any:
+def draw(view: "View", kind: str) -> Any:
     """The matplotlib figure of ``kind``; an input error when the kind does not apply to the study."""
     from .figure import new_figure
 
@@ -52,7 +54,7 @@ def draw(view: View, kind: str) -> Any:
     return figure
 
 
-def plot(view: View, kind: str, path: Path) -> None:
+def plot(view: "View", kind: str, path: Path) -> None:
     """Draw ``kind`` into ``path``, PNG or SVG by its suffix."""
     from .figure import file_format, save
 
