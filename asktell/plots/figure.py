@@ -17,7 +17,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from ..errors import AsktellError
+from ..errors import AsktellError, InvalidInput
 from ..fileio import write_atomic
 from ..importance import cell_count
 from ..space import CategoricalParam, Param, format_scalar
@@ -27,7 +27,7 @@ from ..trial import COMPLETE, FAILED, PRUNED, RUNNING
 STATE_COLOURS = {COMPLETE: "#1f77b4", PRUNED: "#ff7f0e", FAILED: "#d62728", RUNNING: "#7f7f7f"}
 #: The best trials: the best-so-far line, the Pareto front.
 BEST_COLOUR = "#2ca02c"
-#: Colour maps for "better" (``_r``: reversed, so that darker is always better).
+#: Colour maps by direction: the best values are always the bright (yellow) end.
 BETTER_MAPS = {"minimize": "viridis_r", "maximize": "viridis"}
 #: Where a parameter absent from a trial is drawn, below its axis (parallel coordinates).
 INACTIVE = -0.12
@@ -80,8 +80,6 @@ def save(figure: Any, path: Path) -> None:
 def file_format(path: Path) -> str:
     fmt = Path(path).suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        from ..errors import InvalidInput
-
         raise InvalidInput("the output file must end in .png or .svg", field="--output", value=str(path))
     return fmt
 

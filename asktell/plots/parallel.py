@@ -1,7 +1,7 @@
 """parallel-coordinates: each complete trial a line through the objective's axis and one axis per parameter.
 
-Lines are coloured by the objective, darker is better, and the best are drawn
-on top.  A parameter absent from a trial (its condition did not hold) is
+Lines are coloured by the objective, the best bright yellow and drawn on
+top.  A parameter absent from a trial (its condition did not hold) is
 drawn at an "inactive" mark below its axis, so the line stays whole and the
 absence shows.
 """

@@ -63,4 +63,5 @@ def draw(figure: Any, view: View) -> None:
     axis.legend(handles=[Patch(color=STATE_COLOURS[s], label=f"{s} ({n})") for s, n in counts.items() if n],
                 fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axis.grid(axis="x", alpha=0.3)
-    axis.set_title(f"{view.config.name}: {len(view.trials)} trials, {len(placed)} worker lanes")
+    plural = "s" if len(placed) != 1 else ""
+    axis.set_title(f"{view.config.name}: {len(view.trials)} trials, {len(placed)} worker lane{plural}")
