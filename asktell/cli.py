@@ -19,6 +19,7 @@ from typer.core import TyperCommand
 from . import commands
 from .config import DEFAULT_SAMPLER
 from .errors import EXIT_FAILURE, EXIT_INVALID, AsktellError, InvalidInput
+from .plots import KINDS as PLOT_KINDS
 from .samplers import SAMPLERS
 
 app = typer.Typer(
@@ -49,6 +50,10 @@ class TrialsFormat(str, Enum):
     table = "table"
     csv = "csv"
     json = "json"
+    jsonl = "jsonl"
+
+
+PlotKind = _choices("PlotKind", tuple(PLOT_KINDS))
 
 
 class BestFormat(str, Enum):
@@ -319,7 +324,9 @@ def status(study: StudyArg) -> None:
 @app.command(rich_help_panel="Inspect")
 def trials(
     study: StudyArg,
-    fmt: Annotated[TrialsFormat, typer.Option("--format", "-f", help="table, csv or json.")] = TrialsFormat.table,
+    fmt: Annotated[TrialsFormat, typer.Option("--format", "-f", help="table, csv (a column per parameter and "
+                                              "objective), json or jsonl (one trial per line).")]
+    = TrialsFormat.table,
     state: Annotated[Optional[list[str]], typer.Option(help="Only trials in this state (repeatable).")] = None,
 ) -> None:
     """List every trial with its parameters, values, state and duration."""
@@ -349,6 +356,61 @@ def best(
         typer.echo(render_best(found, fmt.value), nl=False)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="--format", value=fmt.value) from None
+
+
+@app.command(rich_help_panel="Inspect")
+def export(
+    study: StudyArg,
+    folder: Annotated[Path, typer.Argument(help="Folder to write into (created if missing).", show_default=False)],
+) -> None:
+    """Write every trial to FOLDER as trials.csv, trials.jsonl and trials.json (as `trials --format` prints them)."""
+    from .export import export_trials
+
+    opened = _study(study)
+    for path in export_trials(opened.history().trials, opened.config, folder):
+        typer.echo(str(path))
+
+
+PlotOutput = Annotated[Path, typer.Option("--output", "-o", help="The file to write: .png or .svg.",
+                                          show_default=False)]
+
+
+@app.command(rich_help_panel="Look at a study")
+def plot(
+    study: StudyArg,
+    kind: Annotated[PlotKind, typer.Argument(help="history, slice, parallel-coordinates, contour, importance, "
+                                                  "intermediate, pareto or timeline.", show_default=False)],
+    output: PlotOutput,
+    objective: Annotated[Optional[str], typer.Option(help="The objective to plot (default: the first; importance "
+                                                          "with several objectives: the Pareto front).")] = None,
+    params: Annotated[Optional[str], typer.Option(help="Comma-separated parameters to show (slice, contour, "
+                                                       "parallel-coordinates, importance).")] = None,
+) -> None:
+    """Draw one picture of the study into a PNG or SVG file (needs the plots extra: matplotlib)."""
+    from .plots import plot as draw_plot
+    from .plots.view import View
+
+    opened = _study(study)
+    names = [p.strip() for p in params.split(",")] if params is not None else None
+    draw_plot(View.of(opened.config, opened.history().trials, objective, names), kind.value, output)
+    typer.echo(str(output), err=True)
+
+
+@app.command("report-html", rich_help_panel="Look at a study")
+def report_html(
+    study: StudyArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.", show_default=False)],
+) -> None:
+    """Write one self-contained HTML page: status, best trials and every plot that applies (needs matplotlib)."""
+    from .fileio import write_atomic
+    from .html_report import render_report
+    from .plots.view import View
+
+    opened = _study(study)
+    history = opened.history()
+    view = View.of(opened.config, history.trials)
+    write_atomic(output, render_report(view, history.counts, len(history.queue), opened.best_trials(history)))
+    typer.echo(str(output), err=True)
 
 
 @app.command(rich_help_panel="Inspect")

@@ -45,12 +45,12 @@ def random_token(nbytes: int = 4) -> str:
     return os.urandom(nbytes).hex()
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Publish ``text`` at ``path`` so that no reader ever sees a partial file."""
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Publish ``text`` (or bytes) at ``path`` so that no reader ever sees a partial file."""
     tmp = path.with_name(f".{path.name}.tmp-{random_token()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        os.write(fd, text.encode())
+        os.write(fd, text if isinstance(text, bytes) else text.encode())
         os.fsync(fd)
     finally:
         os.close(fd)

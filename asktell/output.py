@@ -91,8 +91,11 @@ def trial_rows(records: Iterable[TrialRecord], config: StudyConfig) -> tuple[lis
 
 
 def render_trials(records: Sequence[TrialRecord], config: StudyConfig, fmt: str) -> str:
+    """Every trial as table, csv (one column per parameter and objective), json (a list) or jsonl (a line each)."""
     if fmt == "json":
         return json.dumps([t.to_dict() for t in records], indent=1) + "\n"
+    if fmt == "jsonl":
+        return "".join(json.dumps(t.to_dict()) + "\n" for t in records)
     header, rows = trial_rows(records, config)
     if fmt == "csv":
         out = io.StringIO()

@@ -1,9 +1,10 @@
 """Every pipeline step pays the CLI's start-up: the hot commands must not import heavy modules.
 
 numpy (~60 ms), scipy (over a second for scipy.stats), rich (~50 ms),
-filelock (~30 ms, only the flock lock kind needs it) and jsonschema (only
-``check`` needs it) must stay out of ask, tell and params.  This checks what
-is imported, not how long it takes, so it does not depend on machine load.
+filelock (~30 ms, only the flock lock kind needs it), jsonschema (only
+``check`` needs it) and matplotlib (0.3 s, only ``plot`` and ``report-html``)
+must stay out of ask, tell and params.  This checks what is imported, not
+how long it takes, so it does not depend on machine load.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 
 import pytest
 
-HEAVY = ("numpy", "scipy", "rich", "filelock", "jsonschema", "pydantic")
+HEAVY = ("numpy", "scipy", "rich", "filelock", "jsonschema", "pydantic", "matplotlib")
 
 
 def imported_modules(*args: str, top_level: bool = True) -> set[str]:
