@@ -52,28 +52,32 @@ def job_env(tmp_path: Path, study: Path, **env: str) -> dict[str, str]:
 
 
 def test_array_job_runs_one_trial_per_task(cluster, tmp_path, valid_files):
+    """32 tasks, 8 at a time; trial 3's training crashes on purpose, which fails that task and trial only."""
     study = create_study(tmp_path / "study", "--space", SPACE, "--minimize", "loss", "--sampler", "tpe",
                          "--max-trials", "32", "--seed", "5")
     job = cluster.submit("--array=0-31%8", f"--output={tmp_path}/slurm-%A_%a.out", str(JOB),
-                         cwd=ROOT, env=job_env(tmp_path, study))
+                         cwd=ROOT, env=job_env(tmp_path, study, FAIL_TRIAL="3"))
     cluster.wait(job, JOB_TIMEOUT)
 
     outputs = {n: (tmp_path / f"slurm-{job}_{n}.out").read_text() for n in range(32)}
-    assert cluster.finished_states(job) == {n: "COMPLETED" for n in range(32)}, outputs
     trials = Study.open(study).trials
-    assert [t.state for t in trials] == ["complete"] * 32, outputs
+    assert [t.state for t in trials] == ["complete"] * 3 + ["failed"] + ["complete"] * 28, outputs
 
     # Each task asked once, under its own key, and said which trial it got.
-    keys = {}
+    task_of = {}
     for record in trials:
         folder = study / "trials" / f"{record.number:06d}"
-        keys[yaml.safe_load((folder / "params.yaml").read_text())["key"]] = record.number
-        loss = yaml.safe_load((folder / "result.yaml").read_text())["values"]["loss"]
-        assert record.values == {"loss": loss}
+        key = yaml.safe_load((folder / "params.yaml").read_text())["key"]
+        assert key.startswith(f"{job}-")
+        task_of[record.number] = int(key.split("-")[1])
+        assert f"job {key}: trial {folder} " in outputs[task_of[record.number]]
+        if record.state == "complete":
+            assert record.values == yaml.safe_load((folder / "result.yaml").read_text())["values"]
         assert ("momentum" in record.params) == (record.params["opt"] == "sgd")
-    assert sorted(keys) == sorted(f"{job}-{n}" for n in range(32))
-    for key, number in keys.items():
-        assert f"job {key}: trial {study}/trials/{number:06d} " in outputs[int(key.split("-")[1])]
+    assert sorted(task_of.values()) == list(range(32))
+    states = cluster.finished_states(job)
+    assert states == {task: "FAILED" if number == 3 else "COMPLETED" for number, task in task_of.items()}, outputs
+    assert "simulated crash" in (study / "trials" / "000003" / "train.log").read_text()
 
     # No two tasks were handed the same parameters, although eight asked at a time.
     assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == 32

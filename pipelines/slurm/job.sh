@@ -26,7 +26,8 @@
 #
 # Exit status: 0 when the trial was told complete or nothing was left to ask; a
 # failing step's exit status after its trial was told failed; asktell's own exit
-# status when asktell failed.
+# status when asktell failed (a result file that `tell` refuses, exit 2, leaves the
+# trial running: fix it and tell again, or tell it --state failed).
 set -euo pipefail
 
 : "${STUDY:?set STUDY to the study folder}"
@@ -45,15 +46,6 @@ fi
 echo "job $key: trial $T on $(hostname) (restart ${SLURM_RESTART_COUNT:-0}):" \
     "$("${asktell[@]}" params "$T" --format make)"
 
-# A result file that tell refuses (exit 2) is kept as result.invalid.yaml, since
-# `tell --state failed` would otherwise read it again.
-tell_failed() {
-    if [[ -f $T/result.yaml ]]; then
-        mv "$T/result.yaml" "$T/result.invalid.yaml"
-    fi
-    "${asktell[@]}" tell "$STUDY" "$T" --state failed
-}
-
 rc=0
 "$STEPS/train.sh" "$T" >"$T/train.log" 2>&1 || rc=$?
 if ((rc == 0)); then
@@ -61,12 +53,7 @@ if ((rc == 0)); then
 fi
 if ((rc != 0)); then
     echo "job $key: a step failed (exit $rc); see $T/train.log and $T/evaluate.log" >&2
-    tell_failed
+    "${asktell[@]}" tell "$STUDY" "$T" --state failed
     exit "$rc"
 fi
-
-"${asktell[@]}" tell "$STUDY" "$T" || rc=$?
-if ((rc == 2)); then
-    tell_failed
-fi
-exit "$rc"
+"${asktell[@]}" tell "$STUDY" "$T"
