@@ -17,16 +17,16 @@ import yaml
 from asktell import Study
 from asktell.trial import parse_iso
 from tests.support.files import journal_events
+from tests.support.pipelines import asktell_command, max_overlap
 from tests.support.processes import assert_check_passes, create_study
 from tests.support.slurm import Cluster, install_reason, wait_for
-from tests.support.pipelines import asktell_command, max_overlap
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 JOB = ROOT / "pipelines" / "slurm" / "job.sh"
 SPACE = ROOT / "pipelines" / "shell" / "space.yaml"
-#: Bounds for a whole array job on a 2-CPU machine (the 32 tasks take about 30 s), never speed assertions.
+#: Bounds for a whole array job on a 2-CPU machine (the 32 tasks take about 20 s), never speed assertions.
 JOB_TIMEOUT = 300
 
 
