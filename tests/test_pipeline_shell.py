@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import stat
 import subprocess
 from pathlib import Path
@@ -19,8 +18,9 @@ import yaml
 
 from asktell import Study
 from asktell.trial import parse_iso
-from tests.conftest import ASKTELL, run_asktell
+from tests.conftest import run_asktell
 from tests.support.files import journal_events
+from tests.support.pipelines import asktell_command, max_overlap
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "pipelines" / "shell"
@@ -28,16 +28,6 @@ RUN = EXAMPLE / "run.sh"
 TRIAL_FILES = ("params.yaml", "model.txt", "result.yaml", "trial.yaml", "train.log", "evaluate.log")
 #: Fewer gradient steps than the default: the tests check the plumbing, not the fit.
 EPOCHS = "60"
-
-
-def asktell_command(tmp_path: Path) -> str:
-    """The CLI of this interpreter as a value for $ASKTELL, which the scripts split on whitespace."""
-    if not any(re.search(r"\s", part) for part in ASKTELL):
-        return " ".join(ASKTELL)
-    wrapper = tmp_path / "asktell-cli"
-    wrapper.write_text(f'#!/bin/sh\nexec {shlex.join(ASKTELL)} "$@"\n')
-    wrapper.chmod(0o755)
-    return str(wrapper)
 
 
 def example_env(tmp_path: Path, **env: str) -> dict[str, str]:
@@ -51,16 +41,6 @@ def run_example(tmp_path: Path, study: str, **env: str) -> subprocess.CompletedP
     """Run run.sh from tmp_path (not the repository), as its executable, like a user would."""
     return subprocess.run([str(RUN)], cwd=tmp_path, env=example_env(tmp_path, STUDY=study, **env),
                           capture_output=True, text=True, timeout=600)
-
-
-def max_overlap(intervals: list[tuple[float, float]]) -> int:
-    """The largest number of intervals that contain one same moment."""
-    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
-    running = most = 0
-    for _, step in edges:  # at equal times an end (-1) sorts before a start: touching is not overlapping
-        running += step
-        most = max(most, running)
-    return most
 
 
 def train_interval(log: Path) -> tuple[float, float]:
