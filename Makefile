@@ -4,7 +4,8 @@
 #   make test    install asktell with its test extras and run the whole test suite, slow tests included
 #   make bench   install asktell with its bench and test extras and run bench/cli_latency.py
 #   make bench-samplers   the same install; bench/samplers.py (suggestion quality against Optuna, long)
-#   make clean   remove the demo study and build and test leftovers (make distclean: .venv too)
+#   make clean   remove the demo study and build and test leftovers (make distclean: the venvs too,
+#                .venv and the ones the Airflow and PyTorch pipeline tests build)
 #
 # Each install leaves a stamp file in .venv, so pip runs again only when pyproject.toml
 # changes (or .venv is removed).
@@ -61,4 +62,4 @@ clean:
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-airflow .venv-torch

@@ -135,12 +135,12 @@ def test_retry_enqueues_the_parameters_again_at_most_n_times(study, valid_files)
 
 
 _WORKER = """
-import sys, time
+import os, sys, time
 from asktell import Study
 study = Study.open(sys.argv[1])
 trial = study.ask()
 print(trial.number, flush=True)
-while True:
+while not os.path.exists(sys.argv[2]):
     time.sleep(0.2)
     study.heartbeat(trial.number)
 """
@@ -148,8 +148,9 @@ while True:
 
 def test_killed_workers_are_reaped_and_their_parameters_run_again(study, valid_files):
     """Four workers heartbeat; two are SIGKILLed: only theirs are reaped, and a retry reruns them."""
-    workers = [subprocess.Popen([sys.executable, "-c", _WORKER, str(study)], stdout=subprocess.PIPE, text=True)
-               for _ in range(4)]
+    stop = study.parent / "stop"  # the survivors end between heartbeats, not in the middle of a write
+    workers = [subprocess.Popen([sys.executable, "-c", _WORKER, str(study), str(stop)], stdout=subprocess.PIPE,
+                                text=True) for _ in range(4)]
     try:
         numbers = [int(w.stdout.readline()) for w in workers]
         for worker in workers[:2]:
@@ -163,8 +164,12 @@ def test_killed_workers_are_reaped_and_their_parameters_run_again(study, valid_f
         rerun = [asked_params(study), asked_params(study)]
         assert sorted(map(json.dumps, rerun)) == sorted(json.dumps(params[n]) for n in numbers[:2])
     finally:
+        stop.touch()
         for worker in workers:
-            worker.kill()
-            worker.wait()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
     assert "0 errors" in ok("check", study).stderr
     valid_files(study)
