@@ -54,6 +54,7 @@ from .base import Sampler
 from .cma import Categorical, Gaussian, escape_margin
 from .constraints import total_violation
 from .options import check_number, check_population
+from .random import RandomSampler
 from .unitcube import decode, encode, reflect, uniform, untaken
 
 #: A run has converged when it spreads less than this (in the unit cube) along every continuous coordinate.
@@ -171,21 +172,17 @@ class CmaEsSampler(Sampler):
 
     def suggest(self, space: Space, history: Sequence[TrialRecord], pending: Sequence[TrialRecord],
                 seed: int) -> dict:
+        if sum(self.losses(t) is not None for t in history) < self.options["n_startup"]:
+            return RandomSampler(self.study_seed).suggest(space, history, pending, seed)
         rng = np.random.default_rng(seed)
         model = Model(space)
-
-        def anywhere() -> dict:
-            return uniform(space, rng.random)
-
-        if sum(self.losses(t) is not None for t in history) < self.options["n_startup"]:
-            return untaken([*history, *pending], anywhere)
         run = self.replay(space, history, model)
 
         def draw() -> dict:
             x, choices = run.sample(rng)
             return model.decode(space, x, choices, rng.random)
 
-        return untaken([*history, *pending], draw, anywhere)
+        return untaken([*history, *pending], draw, lambda: uniform(space, rng.random))
 
     def replay(self, space: Space, history: Sequence[TrialRecord], model: Model | None = None) -> Run:
         """The run, and its distributions, after telling the finished trials generation by generation."""
@@ -193,7 +190,7 @@ class CmaEsSampler(Sampler):
         keys = [self.rank_key(t) for t in history]
         x, choices = model.encode(space, history)
         start = self.start_up_length(history)
-        population = self.options["population"] or 4 + math.floor(3 * math.log(max(model.dimensions, 1)))
+        population = self.population_size(model)
         best_start = min(range(start), key=keys.__getitem__, default=None)
         mean = np.full(len(model.numeric), 0.5) if best_start is None else x[best_start]
         run = Run(model, 0, population, mean, self.options["sigma0"])
@@ -205,6 +202,10 @@ class CmaEsSampler(Sampler):
                 run = Run(model, run.number + 1, 2 * run.population, self.restart_point(run.number + 1, model),
                           self.options["sigma0"])
         return run
+
+    def population_size(self, model: Model) -> int:
+        """Of the first run: the option, else 4 + floor(3 ln d) (eq. 48)."""
+        return self.options["population"] or 4 + math.floor(3 * math.log(max(model.dimensions, 1)))
 
     def start_up_length(self, history: Sequence[TrialRecord]) -> int:
         """How many finished trials (from the start) are the ``n_startup`` uniform ones, and those among them."""
