@@ -191,7 +191,7 @@ def test_restarts_double_the_population_on_a_multimodal_function() -> None:
     """Rastrigin in 2-D, 600 trials, 5 seeds: every run converges into a local minimum and restarts.
 
     Driven by ``straight_run`` (the replay rebuilds it, see above), which
-    does not replay the history at every ask.  Measured: 1 to 3 restarts.
+    does not replay the history at every ask.  Measured: 1 or 2 restarts.
     """
     for seed in range(5):
         run, history = straight_run(SQUARE, rastrigin, 600, seed)

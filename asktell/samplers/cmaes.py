@@ -112,7 +112,6 @@ class Run:
         self.gaussian = Gaussian(mean, sigma, population, np.array(margins)) if model.numeric else None
         self.categorical = Categorical(model.sizes) if model.categorical else None
         self.best: tuple | None = None
-        self.generations = 0
         self.stalled = 0
         #: Generations without a new best after which the run is over.
         self.patience = 10 + math.ceil(30 * model.dimensions / population)
@@ -124,7 +123,6 @@ class Run:
             self.gaussian.tell(x[order])
         if self.categorical:
             self.categorical.tell(choices[order])
-        self.generations += 1
         best = keys[order[0]]
         self.stalled = 0 if self.best is None or best < self.best else self.stalled + 1
         self.best = best if self.best is None else min(self.best, best)
