@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""What one CMA-ES ``suggest`` costs as a study grows (in-process; the CLI adds start-up).
+
+Every ask replays the whole history, generation by generation, so the cost
+grows with the number of finished trials.  The history is what the random
+sampler hands out on ``d`` float parameters (every tenth trial failed, the
+others a random loss), plus 8 running trials.  Two columns: the default
+(``restart: ipop``: on such a history runs stall and restart, and the
+population doubles each time, so there are fewer generations to replay) and
+``restart: none``, the worst case (one run: a generation per ``population``
+trials).  The figure is the median of 7 calls per size.
+
+    .venv/bin/python bench/cmaes_cost.py [SIZES] [DIMENSIONS]     # default 100,1000,10000 2,5,10
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+
+from asktell.config import Objective
+from asktell.samplers import derive_seed, make_sampler
+from asktell.space import Space
+from asktell.trial import COMPLETE, FAILED, TrialRecord
+
+LOSS = (Objective("loss", "minimize"),)
+AT = "2024-01-01T00:00:00.000Z"
+
+
+def study(space: Space, size: int) -> tuple[list[TrialRecord], list[TrialRecord]]:
+    draw = make_sampler("random", {}, 0, LOSS)
+    values = random.Random(0)
+    history = []
+    for number in range(size):
+        params = draw.suggest(space, [], [], derive_seed(0, number))
+        if number % 10 == 9:
+            history.append(TrialRecord(number, params, AT, state=FAILED))
+        else:
+            history.append(TrialRecord(number, params, AT, state=COMPLETE, values={"loss": values.random()}))
+    running = [TrialRecord(size + k, draw.suggest(space, [], [], derive_seed(0, size + k)), AT) for k in range(8)]
+    return history, running
+
+
+def median_ms(options: dict, space: Space, history: list[TrialRecord], running: list[TrialRecord]) -> str:
+    sampler = make_sampler("cmaes", options, 0, LOSS)
+    sampler.suggest(space, history, running, 0)  # warm caches
+    times = []
+    for seed in range(7):
+        start = time.perf_counter()
+        sampler.suggest(space, history, running, seed)
+        times.append(time.perf_counter() - start)
+    return f"{statistics.median(times) * 1000:.1f}"
+
+
+def main() -> None:
+    sizes = [int(s) for s in (sys.argv[1] if len(sys.argv) > 1 else "100,1000,10000").split(",")]
+    dims = [int(d) for d in (sys.argv[2] if len(sys.argv) > 2 else "2,5,10").split(",")]
+    print("| d | finished trials | restart: ipop (ms) | restart: none (ms) |\n|---:|---:|---:|---:|")
+    for d in dims:
+        space = Space.from_shorthands([f"x{i}=-5.0..5.0" for i in range(d)])
+        for size in sizes:
+            history, running = study(space, size)
+            print(f"| {d} | {size:,} | {median_ms({}, space, history, running)} "
+                  f"| {median_ms({'restart': 'none'}, space, history, running)} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
