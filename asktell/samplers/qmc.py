@@ -58,7 +58,8 @@ def next_trial_number(history: Sequence[TrialRecord], pending: Sequence[TrialRec
 class QMCSampler(Sampler):
     name = "qmc"
     defaults = {"sequence": "sobol", "scramble": True, "skip": 0}
-    #: Only to number the new trial (its point's index); nothing is learned from results.
+    #: The new trial's number (its point's index) is 1 + the largest among finished and pending
+    #: trials, so ``ask`` must load the finished ones; nothing is learned from their results.
     uses_history = True
 
     def __init__(self, study_seed: int = 0, **options) -> None:
