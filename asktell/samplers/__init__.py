@@ -22,6 +22,7 @@ SAMPLERS = {
     "nsga2": "asktell.samplers.nsga2:NSGA2Sampler",
     "tpe": "asktell.samplers.tpe:TPESampler",
     "cmaes": "asktell.samplers.cmaes:CmaEsSampler",
+    "qmc": "asktell.samplers.qmc:QMCSampler",
 }
 
 __all__ = ["SAMPLERS", "Sampler", "derive_seed", "make_sampler"]
