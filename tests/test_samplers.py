@@ -345,7 +345,7 @@ def test_grid_rejects_an_unknown_order() -> None:
 
 
 #: Samplers that start at random and then build on finished trials, with options that end the start early.
-PAST_START_UP = {"de": {"population": 4}, "nsga2": {"population": 4}, "tpe": {"n_startup": 2}}
+PAST_START_UP = {"de": {"population": 4}, "nsga2": {"population": 4}, "tpe": {"n_startup": 2}, "gp": {"n_startup": 2}}
 
 
 @pytest.mark.parametrize("name", sorted(PAST_START_UP))

@@ -21,6 +21,7 @@ SAMPLERS = {
     "de": "asktell.samplers.de:DifferentialEvolutionSampler",
     "nsga2": "asktell.samplers.nsga2:NSGA2Sampler",
     "tpe": "asktell.samplers.tpe:TPESampler",
+    "gp": "asktell.samplers.gp:GPSampler",
 }
 
 __all__ = ["SAMPLERS", "Sampler", "derive_seed", "make_sampler"]
