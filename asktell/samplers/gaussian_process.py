@@ -106,14 +106,9 @@ class GaussianProcess:
         return cls(inputs, targets, categorical, np.exp(log_params[:dims]), float(np.exp(log_params[dims])),
                    float(np.exp(log_params[dims + 1])))
 
-    def believing(self, points: np.ndarray) -> GaussianProcess:
-        """The posterior also conditioned on ``points`` at their predicted means (kriging believer).
-
-        The mean is unchanged, the variance at and around ``points`` shrinks:
-        trials still running look already explored, so no new trial is sent there.
-        """
-        mean, _ = self.predict(points)
-        return GaussianProcess(np.vstack([self.inputs, points]), np.concatenate([self.targets, mean]),
+    def told(self, points: np.ndarray, values: np.ndarray) -> GaussianProcess:
+        """The posterior also conditioned on ``values`` at ``points``, under the same hyperparameters."""
+        return GaussianProcess(np.vstack([self.inputs, points]), np.concatenate([self.targets, values]),
                                self.categorical, self.lengthscales, self.signal, self.noise)
 
     def predict(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -22,10 +22,14 @@ What the model is fed:
   other branch is equally far on the missing one.
 * at most ``max_points`` finished trials (default 200): the best half and the
   newest others, so a suggestion costs about the same at 1,000 trials as at 300.
-* running trials are added at the model's own prediction (kriging believer):
-  the mean stays, the variance around them collapses, so expected improvement
-  there drops and a batch of asks spreads out.  At most ``max_points`` of
-  them, the newest.
+* running trials are added as if they had come back with the mean target
+  (constant liar, Ginsbourger et al. 2010): the variance around them
+  collapses and the mean rises towards average, so expected improvement there
+  drops and a batch of asks spreads out.  At most ``max_points`` of them, the
+  newest.  (Believing the model's own prediction instead -- kriging believer
+  -- kept the mean below the best near the predicted optimum, where expected
+  improvement stays about best - mean whatever the variance: eight asks
+  landed within 0.005 of each other.)
 
 One objective only: several go to ``nsga2`` or ``tpe``.  Numpy only:
 ``scipy.optimize`` (0.6 s) and ``scipy.special`` (0.3 s) would cost more to
@@ -83,8 +87,8 @@ class GPSampler(Sampler):
         targets = self.targets(modelled)
         model = GaussianProcess.fit(inputs, targets, encoding.categorical, rng)
         running = list(pending)[-self.options["max_points"]:]
-        if running:
-            model = model.believing(_inputs(encoding, [t.params for t in running])[0])
+        if running:  # constant liar: each running trial as if it had come back average
+            model = model.told(_inputs(encoding, [t.params for t in running])[0], np.full(len(running), targets.mean()))
         incumbent = int(np.argmin(targets))
         search = _Search(space, encoding, model, float(targets[incumbent]), rng)
         candidates = [uniform(space, rng.random) for _ in range(self.options["n_candidates"])]
@@ -94,11 +98,13 @@ class GPSampler(Sampler):
         refined = search.refine(np.vstack([points[top], inputs[incumbent]]), np.vstack([flags[top], active[incumbent]]))
         candidates += refined
         scores = np.concatenate([scores, search.score(_inputs(encoding, refined)[0])])
-        taken = {cell_key(t.params) for t in (*history, *pending)}
-        fresh = np.array([cell_key(c) not in taken for c in candidates])
-        if not fresh.any():  # a small grid, every candidate taken: look for any free cell
-            return untaken([*history, *pending], lambda: uniform(space, rng.random))
-        return candidates[int(np.argmax(np.where(fresh, scores, -np.inf)))]
+        # Never a running trial's cell; a finished one's only when no other candidate is left (a small grid).
+        asked = {cell_key(t.params) for t in pending}
+        finished = {cell_key(t.params) for t in history}
+        tiers = np.array([2 * (cell_key(c) not in asked) + (cell_key(c) not in finished) for c in candidates])
+        if tiers.max() < 2:
+            return untaken(pending, lambda: uniform(space, rng.random))
+        return candidates[int(np.lexsort((scores, tiers))[-1])]
 
     def order_key(self, record: TrialRecord) -> tuple[float, float]:
         """(total violation, loss): feasible trials by loss first; failed and pruned ones tie last."""
