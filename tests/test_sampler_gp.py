@@ -20,7 +20,7 @@ from asktell.errors import InvalidInput
 from asktell.samplers import derive_seed, make_sampler
 from asktell.samplers.acquisition import ASYMPTOTIC, log_expected_improvement_gradient, log_h
 from asktell.samplers.gaussian_process import GaussianProcess, _log_posterior, squared_differences
-from asktell.samplers.gp import GPSampler, mid_ranks, warp
+from asktell.samplers.gp import GPSampler, best_and_newest, mid_ranks, warp
 from asktell.samplers.projected_gradient import minimize_rows
 from asktell.space import Space
 from asktell.trial import COMPLETE, FAILED, PRUNED, TrialRecord
@@ -257,18 +257,24 @@ def test_start_up_is_the_random_sampler() -> None:
     assert gp({"n_startup": 4}, 7).suggest(space, history, [], 0) != random.suggest(space, [], [], 0)
 
 
+def test_best_and_newest_keeps_the_lowest_half_and_the_newest() -> None:
+    keys = [5, 0, 9, 1, 8, 7, 2, 6]
+    assert best_and_newest(keys, 8) == list(range(8))
+    assert best_and_newest(keys, 4) == [1, 3, 6, 7]  # keys 0 and 1, then the newest two not already in
+    assert best_and_newest(keys, 5) == [1, 3, 5, 6, 7]
+
+
 def test_the_model_sees_at_most_max_points_finished_trials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """At 1,000 trials: the 100 best and the 100 newest of them, plus every running trial."""
-    fitted: list[np.ndarray] = []
-    told_points: list[np.ndarray] = []
+    """At 1,000 trials the model holds 200 finished trials plus the 8 running ones; 100 of them fit the hyperparameters."""
+    sizes: list[tuple[int, int]] = []
     original_fit, original_told = GaussianProcess.fit.__func__, GaussianProcess.told
 
-    def spy_fit(cls, inputs, targets, categorical, rng):
-        fitted.append(inputs)
-        return original_fit(cls, inputs, targets, categorical, rng)
+    def spy_fit(cls, inputs, targets, categorical, rng, rows):
+        sizes.append((len(inputs), len(rows)))
+        return original_fit(cls, inputs, targets, categorical, rng, rows)
 
     def spy_told(self, points, values):
-        told_points.append(points)
+        sizes.append((len(self.inputs), len(points)))
         return original_told(self, points, values)
 
     monkeypatch.setattr(GaussianProcess, "fit", classmethod(spy_fit))
@@ -277,14 +283,12 @@ def test_the_model_sees_at_most_max_points_finished_trials(monkeypatch: pytest.M
     history = [told(n, {"x": (n % 997) / 997}, float((n * 389) % 1000)) for n in range(1000)]
     running = [TrialRecord(1000 + k, {"x": 0.05 * k}, ASKED_AT) for k in range(8)]
     sampler = gp()
-    chosen = sampler.modelled(history)
-    assert len(chosen) == 200
-    losses = sorted(t.values["loss"] for t in history)
-    assert sum(t.values["loss"] <= losses[99] for t in chosen) >= 100  # the best hundred
-    assert {t.number for t in history[-100:]} <= {t.number for t in chosen} | {
-        t.number for t in history if t.values["loss"] <= losses[99]}  # the newest fill the rest
+    chosen = {t.number for t in sampler.modelled(history)}
+    best_hundred = {t.number for t in sorted(history, key=lambda t: t.values["loss"])[:100]}
+    assert len(chosen) == 200 and best_hundred <= chosen
+    assert chosen - best_hundred == set(sorted({t.number for t in history} - best_hundred)[-100:])
     sampler.suggest(space, history, running, 0)
-    assert [len(x) for x in fitted] == [200] and [len(x) for x in told_points] == [8]
+    assert sizes == [(200, 100), (200, 8)]
 
 
 # --------------------------------------------------------------------- pending awareness

@@ -27,6 +27,7 @@ iteration, so n must stay in the hundreds (the sampler caps it).
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import numpy as np
 
@@ -84,12 +85,17 @@ class GaussianProcess:
         self.weights = self.whitening.T @ (self.whitening @ targets)
 
     @classmethod
-    def fit(cls, inputs: np.ndarray, targets: np.ndarray, categorical: np.ndarray,
-            rng: np.random.Generator) -> GaussianProcess:
-        """The posterior under the most probable hyperparameters (maximum a posteriori, several starts)."""
+    def fit(cls, inputs: np.ndarray, targets: np.ndarray, categorical: np.ndarray, rng: np.random.Generator,
+            rows: Sequence[int] | None = None) -> GaussianProcess:
+        """The posterior under the most probable hyperparameters (maximum a posteriori, several starts).
+
+        The hyperparameters are fitted to ``rows`` only (all by default): the
+        fit costs O(n^3) per start and iteration, the posterior O(n^3) once.
+        """
         dims = inputs.shape[1]
         prior_mode = math.sqrt(2) + 0.5 * math.log(dims)
-        squared = squared_differences(inputs, inputs, categorical)
+        fitted = slice(None) if rows is None else np.asarray(rows)
+        squared = squared_differences(inputs[fitted], inputs[fitted], categorical)
         lower = np.array([_LOG_LENGTHSCALE[0]] * dims + [_LOG_SIGNAL[0], _LOG_NOISE[0]])
         upper = np.array([_LOG_LENGTHSCALE[1]] * dims + [_LOG_SIGNAL[1], _LOG_NOISE[1]])
         starts = np.empty((_FIT_STARTS, dims + 2))
@@ -98,7 +104,7 @@ class GaussianProcess:
         starts[1:, dims:] = [0.0, math.log(1e-2)]
 
         def objective(log_params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            value, gradient = _log_posterior(log_params, squared, targets, prior_mode)
+            value, gradient = _log_posterior(log_params, squared, targets[fitted], prior_mode)
             return -value, -gradient
 
         best, values = minimize_rows(objective, starts, lower, upper, _FIT_ITERATIONS, _FIT_FIRST_MOVE)
