@@ -169,6 +169,17 @@ def test_hyperparameter_gradient_matches_finite_differences() -> None:
         assert gradient[0, j] == pytest.approx(numeric[0], rel=1e-5, abs=1e-6)
 
 
+def test_a_singular_start_does_not_spoil_the_others() -> None:
+    """Three copies of a point and no noise: that row's covariance is singular; it gets -inf, the other its value."""
+    inputs = np.array([[0.2], [0.2], [0.2], [0.7]])
+    squared = squared_differences(inputs, inputs, np.array([False]))
+    targets = np.array([0.0, 1.0, -1.0, 0.5])
+    values, gradients = _log_posterior(np.array([[0.0, 0.0, -80.0], [0.0, 0.0, -3.0]]), squared, targets, 1.0)
+    alone, alone_gradient = _log_posterior(np.array([[0.0, 0.0, -3.0]]), squared, targets, 1.0)
+    assert values[0] == -np.inf and values[1] == pytest.approx(alone[0])
+    assert gradients[1] == pytest.approx(alone_gradient[0])
+
+
 def test_log_ei_gradient_matches_finite_differences() -> None:
     """The chain through mean, deviation and log h, at points near and far from the data."""
     model = GaussianProcess(CUBE, bowl(CUBE), CONTINUOUS, lengthscales=np.array([0.3, 0.6]), signal=1.0, noise=1e-4)
@@ -265,7 +276,7 @@ def test_best_and_newest_keeps_the_lowest_half_and_the_newest() -> None:
 
 
 def test_the_model_sees_at_most_max_points_finished_trials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """At 1,000 trials the model holds 200 finished trials plus the 8 running ones; 100 of them fit the hyperparameters."""
+    """At 1,000 trials the model holds 200 finished and the 8 running trials; 100 fit the hyperparameters."""
     sizes: list[tuple[int, int]] = []
     original_fit, original_told = GaussianProcess.fit.__func__, GaussianProcess.told
 

@@ -16,12 +16,13 @@ relaxed one-hot vector.
 Hyperparameters (lengthscales, signal variance, noise variance) are the
 maximum a posteriori estimate from a few starts (``projected_gradient``, on
 their logarithms, with the analytic gradient of the log marginal likelihood).
-Priors: log l ~ N(sqrt 2 + log(d) / 2, 3), the dimension-scaled prior of
+Priors: log l ~ N(sqrt 2 + log(d) / 2, variance 3), the dimension-scaled prior of
 Hvarfner et al. (2024) that keeps a small-budget model smooth unless the data
 say otherwise; signal ~ Gamma(2, 1) (targets are standardised); noise ~
 Gamma(1.1, 30), small but fitted, since trials are often noisy.  Everything is
-numpy: a Cholesky factor and an inverse of an n x n matrix per start and
-iteration, so n must stay in the hundreds (the sampler caps it).
+numpy: a Cholesky factor and a triangular inverse of an n x n matrix per
+start and iteration, so n must stay in the hundreds (the sampler caps it and
+fits the hyperparameters to a subset).
 """
 
 from __future__ import annotations

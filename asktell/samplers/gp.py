@@ -10,12 +10,10 @@ projected gradient ascent together with the best trial so far.
 
 What the model is fed:
 
-* targets are *normal scores of ranks*, not losses: trials are ordered by
-  (total constraint violation, loss) -- feasible ones by loss, then infeasible
-  ones by violation -- with failed and pruned trials tied last, and the
-  mid-ranks go through the normal quantile.  Heavy-tailed losses (one
-  diverged run a thousand times worse) then cannot flatten the rest of the
-  landscape, and constraints and failures need no invented loss values.
+* targets are *warped* losses (``warp``: the better half as it is, the worse
+  half compressed by log1p), standardised, so one diverged run cannot flatten
+  the rest of the landscape.  Infeasible trials go above every feasible one,
+  ordered by total violation; failed and pruned trials get the worst value.
 * a parameter absent from a trial (its condition did not hold) is imputed:
   a number at 0.5, a categorical as a choice of its own, so trials of the
   same branch compare on the parameters they share and every trial of the
@@ -93,16 +91,11 @@ class GPSampler(Sampler):
         model = GaussianProcess.fit(inputs, targets, encoding.categorical, rng, best_and_newest(targets, _FIT_POINTS))
         running = list(pending)[-self.options["max_points"]:]
         if running:  # constant liar: each running trial as if it had come back average
-            model = model.told(_inputs(encoding, [t.params for t in running])[0], np.full(len(running), targets.mean()))
+            lies = np.full(len(running), targets.mean())
+            model = model.told(_inputs(encoding, [t.params for t in running])[0], lies)
         incumbent = int(np.argmin(targets))
         search = _Search(space, encoding, model, float(targets[incumbent]), rng)
-        candidates = [uniform(space, rng.random) for _ in range(self.options["n_candidates"])]
-        points, flags = _inputs(encoding, candidates)
-        scores = search.score(points)
-        top = np.argsort(-scores, kind="stable")[:_REFINED]
-        refined = search.refine(np.vstack([points[top], inputs[incumbent]]), np.vstack([flags[top], active[incumbent]]))
-        candidates += refined
-        scores = np.concatenate([scores, search.score(_inputs(encoding, refined)[0])])
+        candidates, scores = search.candidates(self.options["n_candidates"], inputs[incumbent], active[incumbent])
         # Never a running trial's cell; a finished one's only when no other candidate is left (a small grid).
         asked = {cell_key(t.params) for t in pending}
         finished = {cell_key(t.params) for t in history}
@@ -148,6 +141,16 @@ class _Search:
                  rng: np.random.Generator) -> None:
         self.space, self.encoding, self.model, self.best, self.rng = space, encoding, model, best, rng
 
+    def candidates(self, count: int, incumbent: np.ndarray, incumbent_active: np.ndarray
+                   ) -> tuple[list[dict], np.ndarray]:
+        """(parameter sets, their log EI): ``count`` uniform ones, then the best few and the incumbent refined."""
+        drawn = [uniform(self.space, self.rng.random) for _ in range(count)]
+        points, active = _inputs(self.encoding, drawn)
+        scores = self.score(points)
+        top = np.argsort(-scores, kind="stable")[:_REFINED]
+        refined = self.refine(np.vstack([points[top], incumbent]), np.vstack([active[top], incumbent_active]))
+        return drawn + refined, np.concatenate([scores, self.score(_inputs(self.encoding, refined)[0])])
+
     def score(self, points: np.ndarray) -> np.ndarray:
         mean, std = self.model.predict(points)
         return log_expected_improvement(mean, std, self.best)
@@ -183,7 +186,7 @@ def _inputs(encoding: Encoding, param_sets: Sequence[dict]) -> tuple[np.ndarray,
 
 
 def best_and_newest(keys: Sequence, cap: int) -> list[int]:
-    """Indices, ascending, of at most ``cap`` items in trial order: the ``cap // 2`` lowest keys and the newest others."""
+    """Indices, ascending, of at most ``cap`` items in trial order: the ``cap // 2`` lowest keys, then the newest."""
     if len(keys) <= cap:
         return list(range(len(keys)))
     best = sorted(range(len(keys)), key=keys.__getitem__)[:cap // 2]
