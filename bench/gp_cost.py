@@ -6,9 +6,15 @@ conditional one (every tenth trial failed), plus 8 running trials; the figure
 is the median of 5 calls per size.  The model sees at most ``max_points``
 (200) finished trials and 200 running ones, so beyond 200 trials only the
 passes over the history that rank it and collect the taken cells still grow:
-the cost at 1,000 trials should be close to the cost at 300.
+the cost at 1,000 trials should be close to the cost at 300.  The
+hyperparameters are fitted to at most 100 trials, so most of the growth is
+over by 100.
 
-    .venv/bin/python bench/gp_cost.py [SIZES]     # default 20,100,300,1000
+On a busy machine OpenBLAS threads make the n x n factorisations erratic
+(here, with the load average at 8 on 2 cores, 400-600 ms at the cap against
+110-170 ms): compare runs with ``OPENBLAS_NUM_THREADS=1``.
+
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/gp_cost.py [SIZES]     # default 20,100,300,1000
 """
 
 from __future__ import annotations
