@@ -347,7 +347,7 @@ def test_grid_rejects_an_unknown_order() -> None:
 #: Samplers that start at random and then build on finished trials, with options that end the start early.
 #: qmc has no start-up; it is listed for the property and cross-process checks all the same.
 PAST_START_UP = {"cmaes": {"population": 2}, "de": {"population": 4}, "nsga2": {"population": 4},
-                 "tpe": {"n_startup": 2}, "qmc": {}}
+                 "tpe": {"n_startup": 2}, "qmc": {}, "gp": {"n_startup": 2}}
 
 
 @pytest.mark.parametrize("name", sorted(PAST_START_UP))

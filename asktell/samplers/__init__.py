@@ -23,6 +23,7 @@ SAMPLERS = {
     "tpe": "asktell.samplers.tpe:TPESampler",
     "cmaes": "asktell.samplers.cmaes:CmaEsSampler",
     "qmc": "asktell.samplers.qmc:QMCSampler",
+    "gp": "asktell.samplers.gp:GPSampler",
 }
 
 __all__ = ["SAMPLERS", "Sampler", "derive_seed", "make_sampler"]

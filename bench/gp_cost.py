@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""What one GP ``suggest`` costs as a study grows (in-process; the CLI adds start-up).
+
+The history is what the random sampler hands out on a 6-parameter space with a
+conditional one (every tenth trial failed), plus 8 running trials; the figure
+is the median of 5 calls per size.  The model sees at most ``max_points``
+(200) finished trials and 200 running ones, so beyond 200 trials only the
+passes over the history that rank it and collect the taken cells still grow:
+the cost at 1,000 trials should be close to the cost at 300.  The
+hyperparameters are fitted to at most 100 trials, so most of the growth is
+over by 100.
+
+On a busy machine OpenBLAS threads make the n x n factorisations erratic
+(here, with the load average at 8 on 2 cores, 400-600 ms at the cap against
+110-170 ms): compare runs with ``OPENBLAS_NUM_THREADS=1``.
+
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/gp_cost.py [SIZES]     # default 20,100,300,1000
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+
+from asktell.config import Objective
+from asktell.samplers import derive_seed, make_sampler
+from asktell.space import Space
+from asktell.trial import COMPLETE, FAILED, TrialRecord
+
+SPACE = Space.from_shorthands(["x=-1.0..1.0", "y=-1.0..1.0", "lr=1e-5..1e-1:log", "n=1..8", "opt=a,b,c",
+                               "m=0.0..1.0 if opt == b"])
+LOSS = (Objective("loss", "minimize"),)
+AT = "2024-01-01T00:00:00.000Z"
+CALLS = 5
+
+
+def study(size: int) -> tuple[list[TrialRecord], list[TrialRecord]]:
+    draw = make_sampler("random", {}, 0, LOSS)
+    values = random.Random(0)
+    history = []
+    for number in range(size):
+        params = draw.suggest(SPACE, [], [], derive_seed(0, number))
+        if number % 10 == 9:
+            history.append(TrialRecord(number, params, AT, state=FAILED))
+        else:
+            history.append(TrialRecord(number, params, AT, state=COMPLETE, values={"loss": values.random()}))
+    running = [TrialRecord(size + k, draw.suggest(SPACE, [], [], derive_seed(0, size + k)), AT) for k in range(8)]
+    return history, running
+
+
+def main() -> None:
+    sizes = [int(s) for s in (sys.argv[1] if len(sys.argv) > 1 else "20,100,300,1000").split(",")]
+    print("| finished trials | points in the model | suggest (ms) |\n|---:|---:|---:|")
+    sampler = make_sampler("gp", {}, 0, LOSS)
+    for size in sizes:
+        history, running = study(size)
+        sampler.suggest(SPACE, history, running, 0)  # warm caches
+        times = []
+        for seed in range(CALLS):
+            start = time.perf_counter()
+            sampler.suggest(SPACE, history, running, seed)
+            times.append(time.perf_counter() - start)
+        points = len(sampler.modelled(history)) + len(running)
+        print(f"| {size:,} | {points} | {statistics.median(times) * 1000:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
