@@ -131,6 +131,9 @@ def plan_import(name: str, trials: Sequence[Any], directions: Sequence[Any], met
     objectives = _objectives([rename(n) for n in metric_names], [d.name.lower() for d in directions])
     asked = [t for t in sorted(trials, key=lambda t: t.number) if t.state.name != "WAITING"]
     originals = {name for t in asked for name in t.params}
+    if not originals:
+        raise InvalidInput("no trial of this Optuna study has parameters, so there is no space to import",
+                           field="--study", value=name)
     if len({rename(name) for name in originals}) != len(originals):
         raise InvalidInput("two parameters of the Optuna study would get one name", field="--rename",
                            value=dict(rename.renames))

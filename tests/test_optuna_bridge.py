@@ -279,6 +279,11 @@ def test_names_asktell_cannot_take_are_refused_with_a_hint_or_renamed() -> None:
         plan([trial(0, {"x": 0.5, "y": 0.5}, {"x": X, "y": X})], x="y")
 
 
+def test_a_study_without_parameters_has_no_space_to_import() -> None:
+    with pytest.raises(InvalidInput, match="no space to import"):
+        plan([])
+
+
 def test_non_finite_values_do_not_reach_the_journal() -> None:
     complete = trial(0, {"x": 0.5}, {"x": X})
     complete.values = [math.inf]
