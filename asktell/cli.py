@@ -294,8 +294,8 @@ def check(
 def import_optuna(
     storage: Annotated[str, typer.Argument(help="An Optuna journal file (JournalFileBackend) or an SQLAlchemy "
                                                 "URL such as sqlite:///optuna.db; it is only read.",
-                                           show_default=False)],
-    study: Annotated[Path, typer.Argument(help="The new study folder.", show_default=False)],
+                                           metavar="STORAGE", show_default=False)],
+    folder: Annotated[Path, typer.Argument(help="The new study folder.", metavar="DIR", show_default=False)],
     study_name: Annotated[Optional[str], typer.Option("--study", help="The Optuna study (needed when the storage "
                                                                       "holds several).")] = None,
     rename: Annotated[Optional[list[str]], typer.Option(help="OLD=NEW: import a parameter or objective under "
@@ -306,10 +306,10 @@ def import_optuna(
     """Make a study folder from an Optuna study: space, objectives, trials, intermediate values. Needs the optuna extra."""
     from .optuna_bridge import import_study
 
-    plan = import_study(storage, study_name, study, renames=commands.key_values(rename or [], "--rename"),
+    plan = import_study(storage, study_name, folder, renames=commands.key_values(rename or [], "--rename"),
                         sampler=sampler, seed=seed)
     counts = ", ".join(f"{n} {state}" for state, n in plan.counts.items()) or "no trials"
-    typer.echo(f"study {plan.name} in {study}: {len(plan.space)} parameters, "
+    typer.echo(f"study {plan.name} in {folder}: {len(plan.space)} parameters, "
                f"{', '.join(f'{o.direction} {o.name}' for o in plan.objectives)}; {counts}", err=True)
     for note in plan.notes:
         typer.echo(f"note: {note}", err=True)
