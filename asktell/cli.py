@@ -431,6 +431,53 @@ def check(
         raise typer.Exit(EXIT_FAILURE)
 
 
+# ---------------------------------------------------------------------- Optuna
+
+
+@app.command("import-optuna", rich_help_panel="Optuna")
+def import_optuna(
+    storage: Annotated[str, typer.Argument(help="An Optuna journal file (JournalFileBackend) or an SQLAlchemy "
+                                                "URL such as sqlite:///optuna.db; it is only read.",
+                                           metavar="STORAGE", show_default=False)],
+    folder: Annotated[Path, typer.Argument(help="The new study folder.", metavar="DIR", show_default=False)],
+    study_name: Annotated[Optional[str], typer.Option("--study", help="The Optuna study (needed when the storage "
+                                                                      "holds several).")] = None,
+    rename: Annotated[Optional[list[str]], typer.Option(help="OLD=NEW: import a parameter or objective under "
+                                                             "another name (repeatable).")] = None,
+    sampler: Annotated[str, typer.Option(help=f"One of: {', '.join(SAMPLERS)}.")] = DEFAULT_SAMPLER,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of every suggestion (random if not given).")] = None,
+) -> None:
+    """Make a study folder from an Optuna study: space, objectives, trials, intermediate values. Needs the optuna extra."""
+    from .optuna_bridge import import_study
+
+    plan = import_study(storage, study_name, folder, renames=commands.key_values(rename or [], "--rename"),
+                        sampler=sampler, seed=seed)
+    counts = ", ".join(f"{n} {state}" for state, n in plan.counts.items()) or "no trials"
+    typer.echo(f"study {plan.name} in {folder}: {len(plan.space)} parameters, "
+               f"{', '.join(f'{o.direction} {o.name}' for o in plan.objectives)}; {counts}", err=True)
+    for note in plan.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
+@app.command("export-optuna", rich_help_panel="Optuna")
+def export_optuna(
+    study: StudyArg,
+    journal: Annotated[Path, typer.Argument(help="The Optuna journal file to write (optuna-dashboard JOURNAL "
+                                                 "opens it).", show_default=False)],
+    study_name: Annotated[Optional[str], typer.Option("--study", help="The Optuna study's name (default: the "
+                                                                      "study's own).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace JOURNAL if it exists.")] = False,
+) -> None:
+    """Write the study as an Optuna journal file, for Optuna and optuna-dashboard. Needs the optuna extra."""
+    from .optuna_bridge import export_study
+
+    summary = export_study(study, journal, study_name=study_name, force=force)
+    counts = ", ".join(f"{n} {state}" for state, n in summary.counts.items()) or "no trials"
+    typer.echo(f"{journal}: Optuna study {summary.study_name}; {counts}", err=True)
+    for note in summary.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
 def _click_error_class() -> type:
     """click's ClickException, whether typer vendors click or depends on it."""
     return next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")

@@ -514,6 +514,22 @@ class Study:
         self._refresh_snapshot(history)
         return reaped
 
+    # ------------------------------------------------------------------ events made elsewhere
+    def append(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Append events built outside this class (``import-optuna``) in one locked write, numbered after the last.
+
+        The caller answers for their content: trial numbers must continue the
+        journal's, as they do for a study just created.
+        """
+        history = self.history(full=False)
+
+        def decide() -> list[dict]:
+            return [{"seq": history.last_seq + 1 + i, **event} for i, event in enumerate(events)]
+
+        with self._locked() as lock:
+            self._commit(lock, history, decide)
+        self._refresh_snapshot(history)
+
     # ------------------------------------------------------------------ lock
     def _locked(self) -> StudyLock:
         settings = self.config.lock
