@@ -18,7 +18,7 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from .config import (DEFAULT_OBJECTIVES, DEFAULT_PRUNER, DEFAULT_SAMPLER, LockSettings, Objective, StudyConfig, new_seed, parse_lock, parse_objectives, read_config,
                      write_config)
@@ -31,6 +31,9 @@ from .snapshot import REFRESH_EVENTS, RefreshClaim, read_snapshot, write_snapsho
 from .results import check_constraints, check_named_numbers, check_state, check_values, values_from
 from .space import Space
 from .trial import COMPLETE, FAILED, PRUNED, RUNNING, History, TrialRecord, now_iso
+
+if TYPE_CHECKING:
+    from .pruners import Pruner
 
 
 #: How often, and how far apart, a stale view of the journal under the lock is retried.
@@ -344,7 +347,9 @@ class Study:
         ``values`` is a number (one objective) or ``{objective: number}``;
         ``constraints`` maps names to numbers, feasible when all are <= 0.
         Telling the same outcome twice succeeds and changes nothing; a
-        different outcome for a finished trial is an error.
+        different outcome for a finished trial is an error.  A trial told
+        ``pruned`` without values gets the value it reported at its largest
+        step for the objective the pruner watches (if any).
         """
         number = trial if isinstance(trial, int) else trial.number
         if isinstance(number, bool) or not isinstance(number, int):
@@ -354,18 +359,20 @@ class Study:
             values = values_from(values, None, self.config.objectives, source)
         checked = check_values(values, self.config.objectives, state, source)
         limits = check_constraints(constraints, source)
+        # Told pruned without values: the value it last reported of the objective the pruner watches.
+        watched = self.pruner().objective if state == PRUNED and checked is None else None
         history = self.history(full=False)
         if number < history.next_number and history.get(number) is None:
             # Finished before the snapshot, so left out of the partial history: a repeated tell.
             record = self._require_trial(self.history(full=True), number)
-            return self._retold(record, state, self._told_values(record, state, checked), limits)
+            return self._retold(record, state, _last_reported(record, watched) if watched else checked, limits)
         record: TrialRecord | None = None
         told = checked
 
         def decide() -> list[dict]:
             nonlocal record, told
             record = self._require_trial(history, number)
-            told = self._told_values(record, state, checked)
+            told = _last_reported(record, watched) if watched else checked
             if record.finished:
                 return []
             return [_told_event(history.last_seq + 1, number, state, values=told, constraints=limits)]
@@ -378,18 +385,6 @@ class Study:
         write_trial(self.layout, self.config.name, record)
         self._refresh_snapshot(history)
         return TellOutcome(record)
-
-    def _told_values(self, record: TrialRecord, state: str, values: dict | None) -> dict | None:
-        """``values``; for a trial told pruned without any, the last value it reported of the pruner's objective.
-
-        "Last" is the value at its largest step.  That objective is the study's
-        only one, or the pruner's ``metric``; without either, none is filled in.
-        """
-        if state != PRUNED or values is not None:
-            return values
-        objective = self.pruner().objective
-        steps = (record.intermediate or {}).get(objective.name) if objective is not None else None
-        return {objective.name: steps[max(steps)]} if steps else None
 
     def _require_trial(self, history: History, number: int) -> TrialRecord:
         record = history.get(number)
@@ -451,7 +446,7 @@ class Study:
         self._refresh_snapshot(history)
         return record, history
 
-    def pruner(self):
+    def pruner(self) -> "Pruner":
         """The study's pruner, built from ``study.yaml`` (see ``asktell.pruners``)."""
         from .pruners import make_pruner
 
@@ -466,7 +461,8 @@ class Study:
         for ``report``: its worker should stop anyway.
         """
         pruner = self.pruner()
-        history = history or self.history(full=True)
+        if history is None:
+            history = self.history(full=True)
         record = self._require_trial(history, number)
         if record.finished:
             raise InvalidInput(f"trial {number} was already told {record.state}", file=self.layout.journal,
@@ -578,6 +574,12 @@ def _told_event(seq: int, number: int, state: str, **optional: Any) -> dict:
     event = {"seq": seq, "event": "told", "at": now_iso(), "trial": number, "state": state,
              "host": socket.gethostname(), "pid": os.getpid()}
     return {**event, **_present(**optional)}
+
+
+def _last_reported(record: TrialRecord, objective: Objective) -> dict | None:
+    """``{objective: value}`` at the largest step the trial reported it, or None if it never did."""
+    steps = (record.intermediate or {}).get(objective.name)
+    return {objective.name: steps[max(steps)]} if steps else None
 
 
 def _present(**fields: Any) -> dict:

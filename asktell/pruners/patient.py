@@ -22,6 +22,7 @@ from ..config import DEFAULT_OBJECTIVES, Objective
 from ..errors import InvalidInput
 from ..samplers.options import check_integer, check_number
 from ..trial import TrialRecord
+from . import PRUNERS, make_pruner
 from .base import OWNER, Pruner
 
 
@@ -31,8 +32,6 @@ class PatientPruner(Pruner):
     defaults = {"min_delta": 0.0, "wrapped": None}
 
     def __init__(self, objectives: Sequence[Objective] = DEFAULT_OBJECTIVES, **options: Any) -> None:
-        from . import PRUNERS, make_pruner
-
         wrapped = options.get("wrapped")
         own = {k: v for k, v in options.items() if k in ("metric", *self.defaults, *self.required)}
         super().__init__(objectives, **(own if wrapped is not None else options))
