@@ -23,6 +23,7 @@ _EXPORTS = {
     "TrialRecord": "asktell.trial",
     "load_params": "asktell.pipeline",
     "save_result": "asktell.pipeline",
+    "report": "asktell.pipeline",
     "AsktellError": "asktell.errors",
     "InvalidInput": "asktell.errors",
     "Exhausted": "asktell.errors",
@@ -32,12 +33,13 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-if TYPE_CHECKING:
-    from .errors import AsktellError, Exhausted, InvalidInput, LockTimeout, StudyNotFound
-    from .pipeline import load_params, save_result
-    from .space import Space
-    from .study import AskedTrial, Study, TellOutcome
-    from .trial import TrialRecord
+if TYPE_CHECKING:  # "X as X": re-exported names, for type checkers and linters
+    from .errors import AsktellError as AsktellError, Exhausted as Exhausted, InvalidInput as InvalidInput
+    from .errors import LockTimeout as LockTimeout, StudyNotFound as StudyNotFound
+    from .pipeline import load_params as load_params, report as report, save_result as save_result
+    from .space import Space as Space
+    from .study import AskedTrial as AskedTrial, Study as Study, TellOutcome as TellOutcome
+    from .trial import TrialRecord as TrialRecord
 
 
 def __getattr__(name: str) -> Any:

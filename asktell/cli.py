@@ -17,9 +17,10 @@ import typer
 from typer.core import TyperCommand
 
 from . import commands
-from .config import DEFAULT_SAMPLER
+from .config import DEFAULT_PRUNER, DEFAULT_SAMPLER
 from .errors import EXIT_FAILURE, EXIT_INVALID, AsktellError, InvalidInput
 from .plots import KINDS as PLOT_KINDS
+from .pruners import PRUNERS
 from .samplers import SAMPLERS
 
 app = typer.Typer(
@@ -30,7 +31,7 @@ app = typer.Typer(
     help="Ask-and-tell optimization for pipelines that are not one Python process.\n\n"
          "A study is a folder: `ask` writes trials/NNNNNN/params.yaml, your pipeline reads it "
          "and writes result.yaml, `tell` records it. Exit codes: 0 ok, 1 failure, 2 invalid input, "
-         "4 nothing left to ask.",
+         "3 the trial should be pruned (report, should-prune), 4 nothing left to ask.",
 )
 
 StudyArg = Annotated[Path, typer.Argument(help="The study folder.", show_default=False)]
@@ -108,6 +109,11 @@ def create(
     sampler: Annotated[str, typer.Option(help=f"One of: {', '.join(SAMPLERS)}.")] = DEFAULT_SAMPLER,
     sampler_option: Annotated[Optional[list[str]], typer.Option(
         "--sampler-option", help="KEY=VALUE passed to the sampler (e.g. order=sequential for grid).")] = None,
+    pruner: Annotated[str, typer.Option(help=f"Which trials `report` stops early; one of: {', '.join(PRUNERS)}.",
+                                        rich_help_panel="Pruning")] = DEFAULT_PRUNER,
+    pruner_option: Annotated[Optional[list[str]], typer.Option(
+        "--pruner-option", help="KEY=VALUE passed to the pruner (e.g. n_warmup_steps=5; metric=NAME picks the "
+                                "objective to prune on when there are several).", rich_help_panel="Pruning")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of every suggestion (random if not given).")] = None,
     max_trials: Annotated[Optional[int], typer.Option(help="Stop handing out trials after this many.")] = None,
     lock: Annotated[LockKind, typer.Option(help="mkdir works on any shared filesystem; flock only on "
@@ -117,7 +123,8 @@ def create(
     name: Annotated[Optional[str], typer.Option(help="Study name (default: the folder's name).")] = None,
     exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Accept an existing identical study.")] = False,
 ) -> None:
-    """Create a study folder: its space, objectives and sampler."""
+    """Create a study folder: its space, objectives, sampler and pruner."""
+    from .fileio import read_mapping
     from .space import Space, parse_scalar
     from .study import Study
 
@@ -126,13 +133,16 @@ def create(
         raise InvalidInput("give a search space with --space FILE or -p NAME=SPEC", field="space")
     objectives = [(n, "minimize") for n in minimize or []] + [(n, "maximize") for n in maximize or []]
     options = {k: parse_scalar(v) for k, v in commands.key_values(sampler_option or [], "--sampler-option").items()}
+    pruning = {k: parse_scalar(v) for k, v in commands.key_values(pruner_option or [], "--pruner-option").items()}
     created = Study.create(study, full_space, objectives=objectives or None, sampler=sampler,
-                           sampler_options=options, seed=seed, max_trials=max_trials,
+                           sampler_options=options, pruner=pruner, pruner_options=pruning, seed=seed,
+                           max_trials=max_trials,
                            lock={"kind": lock.value, "lease_seconds": lock_lease},
                            name=name, exist_ok=exist_ok)
     goals = ", ".join(f"{o.direction} {o.name}" for o in created.config.objectives)
     typer.echo(f"study {created.config.name} in {study}: {len(created.config.space)} parameters, {goals}, "
-               f"{created.config.sampler} sampler, seed {created.config.seed}", err=True)
+               f"{created.config.sampler} sampler, {created.config.pruner} pruner, seed {created.config.seed}",
+               err=True)
 
 
 # ---------------------------------------------------------------------- ask / tell
@@ -179,6 +189,35 @@ def params(
 ) -> None:
     """Print a trial's parameters for a pipeline step."""
     commands.params(trial_dir, fmt.value)
+
+
+# ---------------------------------------------------------------------- pruning
+
+
+@app.command(rich_help_panel="Pruning")
+def report(
+    study: StudyArg,
+    trial: Annotated[str, typer.Argument(help="Trial number or folder.", show_default=False)],
+    step: Annotated[int, typer.Option(help="The step (epoch, fold, ...) the values are for: an integer >= 0.",
+                                      show_default=False)],
+    value: Annotated[Optional[float], typer.Option(help="The value of the objective the pruner watches.")] = None,
+    values: Annotated[Optional[list[str]], typer.Option(help="NAME=VALUE per metric (repeatable).")] = None,
+) -> None:
+    """Record an intermediate value of a running trial. Exit 3 when the pruner says it should stop."""
+    code = commands.report(study, trial, step, value, values)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command("should-prune", rich_help_panel="Pruning")
+def should_prune(
+    study: StudyArg,
+    trial: Annotated[str, typer.Argument(help="Trial number or folder.", show_default=False)],
+) -> None:
+    """Exit 3 if the pruner says a running trial should stop now, 0 if it should go on. Records nothing."""
+    code = commands.should_prune(study, trial)
+    if code:
+        raise typer.Exit(code)
 
 
 # ---------------------------------------------------------------------- queue and leases

@@ -1,9 +1,10 @@
-"""What ``ask``, ``tell`` and ``params`` do once their arguments are parsed.
+"""What ``ask``, ``tell``, ``params``, ``report`` and ``should-prune`` do once their arguments are parsed.
 
-Every pipeline step runs one of these three, so they must not wait for typer
-(about 25 ms of imports): ``asktell.quick`` parses their plain forms itself
-and ``asktell.cli`` declares them for typer; both call the functions here.
-Each imports what it needs when it runs.
+Every pipeline step runs one of these -- a training loop runs ``report`` at
+every step -- so they must not wait for typer (about 25 ms of imports):
+``asktell.quick`` parses their plain forms itself and ``asktell.cli``
+declares them for typer; both call the functions here.  Each imports what it
+needs when it runs, and returns the exit code (None for 0).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from .errors import InvalidInput
+from .errors import EXIT_PRUNE, InvalidInput
 
 ASK_FORMATS = ("path", "yaml", "json", "env")
 PARAMS_FORMATS = ("yaml", "json", "env", "args", "make")
@@ -92,6 +93,41 @@ def _result_file(opened, path: Path, named: bool, state: Optional[str]) -> tuple
         return None, None, None, state
     parsed = read_result(path, opened.config.objectives)
     return parsed.values, parsed.constraints, path, state or parsed.state
+
+
+def report(study: Path, trial: str, step: int, value: Optional[float] = None,
+           values: Optional[list[str]] = None) -> int:
+    """Record a running trial's intermediate values; exit 3, saying why on stderr, when it should stop.
+
+    ``--value`` is the value of the objective the pruner watches (the study's
+    only one, or the pruner's ``metric``); ``--values NAME=V`` names metrics.
+    """
+    from .study import Study
+
+    opened = Study.open(study)
+    number = trial_number(trial)
+    if value is not None and values:
+        raise InvalidInput("give --value or --values, not both", field="--value", value=value)
+    if value is None and not values:
+        raise InvalidInput("give the value with --value VALUE or --values NAME=VALUE", field="--value")
+    reported, source = (value, "--value") if value is not None else (key_values(values, "--values"), "--values")
+    _, history = opened.report(number, step, reported, source=source)
+    return _verdict(number, opened.should_prune(number, history))
+
+
+def should_prune(study: Path, trial: str) -> int:
+    """Exit 3, saying why on stderr, when the pruner says a running trial should stop now; else 0."""
+    from .study import Study
+
+    number = trial_number(trial)
+    return _verdict(number, Study.open(study).should_prune(number))
+
+
+def _verdict(number: int, reason: Optional[str]) -> int:
+    if reason is None:
+        return 0
+    print(f"asktell: trial {number} should be pruned ({reason})", file=sys.stderr)
+    return EXIT_PRUNE
 
 
 def params(trial_dir: Path, fmt: str = "yaml") -> None:

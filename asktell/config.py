@@ -51,6 +51,8 @@ class LockSettings:
 
 #: A study created without ``--sampler`` gets TPE: random start-up trials, then a model of the results.
 DEFAULT_SAMPLER = "tpe"
+#: A study created without ``--pruner`` (or from before pruners) runs every trial to its end.
+DEFAULT_PRUNER = "nop"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class StudyConfig:
     space: Space
     sampler: str = DEFAULT_SAMPLER
     sampler_options: dict = field(default_factory=dict)
+    pruner: str = DEFAULT_PRUNER
+    pruner_options: dict = field(default_factory=dict)
     seed: int = 0
     max_trials: int | None = None
     lock: LockSettings = LockSettings()
@@ -75,6 +79,7 @@ class StudyConfig:
         data["objectives"] = [{"name": o.name, "direction": o.direction} for o in self.objectives]
         data["space"] = self.space.to_spec()
         data["sampler"] = {"name": self.sampler, "options": dict(self.sampler_options)}
+        data["pruner"] = {"name": self.pruner, "options": dict(self.pruner_options)}
         data["seed"] = self.seed
         data["max_trials"] = self.max_trials
         data["lock"] = self.lock.to_dict()
@@ -176,7 +181,7 @@ def new_seed() -> int:
 
 def parse_config(data: dict, file: object = None) -> StudyConfig:
     """Validate a ``study.yaml`` mapping into a config."""
-    known = {"format", "name", "created_at", "objectives", "space", "sampler", "seed", "max_trials", "lock"}
+    known = {"format", "name", "created_at", "objectives", "space", "sampler", "pruner", "seed", "max_trials", "lock"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise InvalidInput("unknown setting", file=file, field=unknown[0], value=data[unknown[0]])
@@ -186,14 +191,8 @@ def parse_config(data: dict, file: object = None) -> StudyConfig:
     name = data.get("name")
     if not isinstance(name, str) or not name:
         raise InvalidInput("must be a non-empty string", file=file, field="name", value=name)
-    sampler = data.get("sampler", {"name": DEFAULT_SAMPLER})
-    if isinstance(sampler, str):
-        sampler = {"name": sampler}
-    if not isinstance(sampler, dict) or not isinstance(sampler.get("name"), str):
-        raise InvalidInput("must be a mapping with a 'name'", file=file, field="sampler", value=sampler)
-    options = sampler.get("options") or {}
-    if not isinstance(options, dict):
-        raise InvalidInput("must be a mapping", file=file, field="sampler.options", value=options)
+    sampler, sampler_options = _named_setting(data, "sampler", DEFAULT_SAMPLER, file)
+    pruner, pruner_options = _named_setting(data, "pruner", DEFAULT_PRUNER, file)
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InvalidInput("must be a non-negative integer", file=file, field="seed", value=seed)
@@ -205,13 +204,28 @@ def parse_config(data: dict, file: object = None) -> StudyConfig:
         name=name,
         objectives=parse_objectives(data.get("objectives"), file),
         space=Space.from_spec(data.get("space"), file),
-        sampler=sampler["name"],
-        sampler_options=options,
+        sampler=sampler,
+        sampler_options=sampler_options,
+        pruner=pruner,
+        pruner_options=pruner_options,
         seed=seed,
         max_trials=max_trials,
         lock=parse_lock(data.get("lock"), file),
         created_at=created_at if isinstance(created_at, str) else None,
     )
+
+
+def _named_setting(data: dict, key: str, default: str, file: object) -> tuple[str, dict]:
+    """A ``{name, options}`` setting (``sampler``, ``pruner``), or just its name, or absent (the default)."""
+    setting = data.get(key, {"name": default})
+    if isinstance(setting, str):
+        setting = {"name": setting}
+    if not isinstance(setting, dict) or not isinstance(setting.get("name"), str):
+        raise InvalidInput("must be a mapping with a 'name'", file=file, field=key, value=setting)
+    options = setting.get("options") or {}
+    if not isinstance(options, dict):
+        raise InvalidInput("must be a mapping", file=file, field=f"{key}.options", value=options)
+    return setting["name"], options
 
 
 def read_config(path: Path, copy: Path | None = None) -> StudyConfig:

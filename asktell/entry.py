@@ -3,9 +3,11 @@
 Errors are mapped to exit codes here and nowhere else: an ``AsktellError``
 prints ``asktell: error: ...`` and exits with its code; anything unexpected
 exits 1 with one line too, and with the traceback under ``--debug`` (or
-``ASKTELL_DEBUG=1``).  The plain forms of ``ask``, ``tell`` and ``params`` run
-without importing typer (see ``asktell.quick``); everything else goes
-through the typer app in ``asktell.cli``.
+``ASKTELL_DEBUG=1``).  An answer that is not an error -- ``report``'s exit 3,
+"prune this trial" -- is the code the command returns.  The plain forms of
+the pipeline steps' commands run without importing typer (see
+``asktell.quick``); everything else goes through the typer app in
+``asktell.cli``.
 """
 
 from __future__ import annotations
@@ -29,8 +31,7 @@ def main() -> None:
             code = run(argv)
         else:
             command, kwargs = quick
-            command(**kwargs)
-            code = 0
+            code = command(**kwargs) or 0
     except AsktellError as exc:
         if debug:
             raise

@@ -1,8 +1,10 @@
 """The pipeline side: what a train or evaluate step calls inside a trial folder.
 
-These functions need no study lock and no study at all -- only the trial
-folder, which ``asktell ask`` printed and ``asktell run`` exports as
-``$ASKTELL_TRIAL_DIR``.
+``load_params`` and ``save_result`` need no study lock and no study at all --
+only the trial folder, which ``asktell ask`` printed and ``asktell run``
+exports as ``$ASKTELL_TRIAL_DIR`` (or the current folder, when it holds a
+``params.yaml``).  ``report`` also needs the study around that folder
+(``STUDY/trials/NNNNNN``): it appends to the journal under the lock.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ TRIAL_DIR_VARIABLE = "ASKTELL_TRIAL_DIR"
 
 
 def trial_dir(path: str | os.PathLike | None = None) -> Path:
-    """The given folder, or ``$ASKTELL_TRIAL_DIR``."""
+    """The given folder, or ``$ASKTELL_TRIAL_DIR``, or the current folder if it holds a ``params.yaml``."""
     if path is None:
         path = os.environ.get(TRIAL_DIR_VARIABLE)
         if not path:
-            raise InvalidInput(f"no trial folder given and ${TRIAL_DIR_VARIABLE} is not set", field=TRIAL_DIR_VARIABLE)
+            if Path(PARAMS_NAME).is_file():
+                return Path.cwd()
+            raise InvalidInput(f"no trial folder given, ${TRIAL_DIR_VARIABLE} is not set and the current folder "
+                               f"holds no {PARAMS_NAME}", field=TRIAL_DIR_VARIABLE)
     return Path(path)
 
 
@@ -79,3 +84,26 @@ def save_result(values: float | Mapping[str, float] | None = None, *, path: str 
         raise InvalidInput("no such trial folder", file=folder)
     write_atomic(target, dump_yaml(document))
     return target
+
+
+def report(step: int, value: float | None = None, *, path: str | os.PathLike | None = None,
+           **named: float) -> bool:
+    """Record an intermediate value of this trial; True when the study's pruner says it should stop.
+
+    ``report(3, 0.41)`` gives the value of the objective the pruner watches;
+    ``report(3, loss=0.41, acc=0.9)`` names metrics.  The trial folder is
+    found as by ``load_params``; the study is the folder it lies in
+    (``STUDY/trials/NNNNNN``).  On True, stop and tell the trial pruned
+    (``asktell tell STUDY TRIAL --state pruned`` records the last value).
+    """
+    from .study import Study
+
+    folder = trial_dir(path).resolve()
+    number = read_params_file(folder)["trial"]
+    study = Study.open(folder.parent.parent)
+    if study.trial_dir(number).resolve() != folder:
+        raise InvalidInput(f"not the folder of trial {number} of the study around it", file=folder)
+    if value is not None and named:
+        raise InvalidInput("give the value either as one argument or by name, not both", field="values", value=named)
+    _, history = study.report(number, step, value if value is not None else named)
+    return study.should_prune(number, history) is not None

@@ -1,11 +1,11 @@
-"""The plain forms of ``ask``, ``tell`` and ``params``, parsed without typer.
+"""The plain forms of ``ask``, ``tell``, ``params``, ``report`` and ``should-prune``, parsed without typer.
 
 typer and click take about 25 ms to import, more than an ``ask`` takes to
-run, and every pipeline step pays it.  ``parse`` recognises these three
-commands with their documented options and returns ``None`` for anything
-else (help, an unknown option, a missing or malformed value, a short option
-written ``-n3``), which then goes to typer: every message about arguments
-comes from one place.  The rules follow click's: options may come between
+run, and every pipeline step pays it (a training loop, at every step).
+``parse`` recognises these commands with their documented options and
+returns ``None`` for anything else (help, an unknown option, a missing or
+malformed value, a missing required option, a short option written ``-n3``),
+which then goes to typer: every message about arguments comes from one place.  The rules follow click's: options may come between
 arguments, ``--name=value`` and ``--name value`` both work, a value may
 start with ``-``, the last of a repeated option wins, ``--`` ends options.
 ``tests/test_quick.py`` checks that whatever this accepts, typer parses to
@@ -24,10 +24,11 @@ class Option(NamedTuple):
     dest: str
     convert: Callable[[str], Any]  # raises ValueError: leave the arguments to typer
     repeatable: bool = False
+    required: bool = False
 
 
 class Command(NamedTuple):
-    run: Callable[..., None]
+    run: Callable[..., Optional[int]]
     arguments: tuple[tuple[str, Callable[[str], Any]], ...]
     options: dict[str, Option]
 
@@ -65,10 +66,16 @@ COMMANDS = {
     "params": Command(commands.params, (("trial_dir", _path),), _with_short({
         "--format": Option("fmt", _choice(commands.PARAMS_FORMATS)),
     }, {"-f": "--format"})),
+    "report": Command(commands.report, (("study", _path), ("trial", str)), {
+        "--step": Option("step", int, required=True),
+        "--value": Option("value", float),
+        "--values": Option("values", str, repeatable=True),
+    }),
+    "should-prune": Command(commands.should_prune, (("study", _path), ("trial", str)), {}),
 }
 
 
-def parse(argv: list[str]) -> Optional[tuple[Callable[..., None], dict[str, Any]]]:
+def parse(argv: list[str]) -> Optional[tuple[Callable[..., Optional[int]], dict[str, Any]]]:
     """The command to run and its keyword arguments, or ``None`` to let typer parse ``argv``."""
     if not argv or argv[0] not in COMMANDS:
         return None
@@ -97,6 +104,8 @@ def parse(argv: list[str]) -> Optional[tuple[Callable[..., None], dict[str, Any]
             else:
                 kwargs[option.dest] = converted
         if len(positional) != len(command.arguments):
+            return None
+        if any(o.required and o.dest not in kwargs for o in command.options.values()):
             return None
         for (dest, convert), text in zip(command.arguments, positional):
             kwargs[dest] = convert(text)

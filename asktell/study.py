@@ -18,9 +18,9 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from .config import (DEFAULT_OBJECTIVES, DEFAULT_SAMPLER, LockSettings, Objective, StudyConfig, new_seed, parse_lock, parse_objectives, read_config,
+from .config import (DEFAULT_OBJECTIVES, DEFAULT_PRUNER, DEFAULT_SAMPLER, LockSettings, Objective, StudyConfig, new_seed, parse_lock, parse_objectives, read_config,
                      write_config)
 from .errors import Exhausted, InvalidInput, StudyNotFound, UnsafeFilesystem
 from .fileio import FORMAT
@@ -30,7 +30,10 @@ from .lock import StudyLock, make_lock, sweep_leftovers
 from .snapshot import REFRESH_EVENTS, RefreshClaim, read_snapshot, write_snapshot
 from .results import check_constraints, check_failure, check_named_numbers, check_state, check_values, values_from
 from .space import Space
-from .trial import COMPLETE, FAILED, RUNNING, History, TrialRecord, now_iso
+from .trial import COMPLETE, FAILED, PRUNED, RUNNING, History, TrialRecord, now_iso
+
+if TYPE_CHECKING:
+    from .pruners import Pruner
 
 
 #: Samplers that need no objective: a study without one is a sweep that only runs its trials.
@@ -99,6 +102,8 @@ class Study:
         objectives: Any = None,
         sampler: str = DEFAULT_SAMPLER,
         sampler_options: Mapping | None = None,
+        pruner: str = DEFAULT_PRUNER,
+        pruner_options: Mapping | None = None,
         seed: int | None = None,
         max_trials: int | None = None,
         lock: str | Mapping | LockSettings | None = None,
@@ -106,6 +111,7 @@ class Study:
         exist_ok: bool = False,
     ) -> "Study":
         """Create the study folder; with ``exist_ok``, an identical existing study is fine."""
+        from .pruners import make_pruner
         from .samplers import make_sampler
 
         path = Path(path)
@@ -123,6 +129,8 @@ class Study:
             space=space,
             sampler=sampler,
             sampler_options=dict(sampler_options or {}),
+            pruner=pruner,
+            pruner_options=dict(pruner_options or {}),
             seed=new_seed() if seed is None else seed,
             max_trials=max_trials,
             lock=lock if isinstance(lock, LockSettings) else parse_lock(lock),
@@ -132,6 +140,7 @@ class Study:
         if not config.objectives and config.sampler not in SWEEP_SAMPLERS:
             raise InvalidInput(f"a study with no objective can only use the {' or '.join(SWEEP_SAMPLERS)} sampler",
                                field="sampler.name", value=config.sampler)
+        make_pruner(config.pruner, config.pruner_options, config.objectives)
         if path.exists() and not path.is_dir():
             raise InvalidInput("exists and is not a folder", file=path)
         path.mkdir(parents=True, exist_ok=True)
@@ -349,7 +358,9 @@ class Study:
         ``failure`` says why a trial failed (``exit_code``, ``reason``,
         ``log_tail``; see ``check_failure``).  Telling the same outcome twice
         succeeds and changes nothing (the first failure details are kept); a
-        different outcome for a finished trial is an error.
+        different outcome for a finished trial is an error.  A trial told
+        ``pruned`` without values gets the value it reported at its largest
+        step for the objective the pruner watches (if any).
         """
         number = trial if isinstance(trial, int) else trial.number
         if isinstance(number, bool) or not isinstance(number, int):
@@ -360,24 +371,29 @@ class Study:
         checked = check_values(values, self.config.objectives, state, source)
         limits = check_constraints(constraints, source)
         details = check_failure(failure, source)
+        # Told pruned without values: the value it last reported of the objective the pruner watches.
+        watched = self.pruner().objective if state == PRUNED and checked is None else None
         history = self.history(full=False)
         if number < history.next_number and history.get(number) is None:
             # Finished before the snapshot, so left out of the partial history: a repeated tell.
-            return self._retold(self._require_trial(self.history(full=True), number), state, checked, limits)
+            record = self._require_trial(self.history(full=True), number)
+            return self._retold(record, state, _last_reported(record, watched) if watched else checked, limits)
         record: TrialRecord | None = None
+        told = checked
 
         def decide() -> list[dict]:
-            nonlocal record
+            nonlocal record, told
             record = self._require_trial(history, number)
+            told = _last_reported(record, watched) if watched else checked
             if record.finished:
                 return []
-            return [_told_event(history.last_seq + 1, number, state, values=checked, constraints=limits, **details)]
+            return [_told_event(history.last_seq + 1, number, state, values=told, constraints=limits, **details)]
 
         with self._locked() as lock:
             written = self._commit(lock, history, decide)
         assert record is not None
         if not written:
-            return self._retold(record, state, checked, limits)
+            return self._retold(record, state, told, limits)
         write_trial(self.layout, self.config.name, record)
         self._refresh_snapshot(history)
         return TellOutcome(record)
@@ -404,16 +420,26 @@ class Study:
         return TellOutcome(record, already_told=True)
 
     # ------------------------------------------------------------------ report
-    def report(self, number: int, step: int, values: Mapping[str, float]) -> tuple[TrialRecord, History]:
+    def report(self, number: int, step: int, values: float | Mapping[str, float], *,
+               source: object = None) -> tuple[TrialRecord, History]:
         """Record intermediate values of a running trial at ``step``; a step reported again replaces it.
 
-        Returns the trial and the history it was recorded in (up to date under
-        the lock), from which a pruner decides whether the trial should stop.
-        A report also counts as a heartbeat.
+        ``values`` maps metric names to numbers; a plain number is the value of
+        the objective the pruner watches.  Returns the trial and the history it
+        was recorded in (up to date under the lock), from which a pruner
+        decides whether the trial should stop (``should_prune``).  A report
+        also counts as a heartbeat.  ``source`` names where bad values came
+        from (e.g. ``--value``) in the error.
         """
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise InvalidInput("must be an integer >= 0", field="step", value=step)
-        checked = check_named_numbers(values, "metric", None, "values")
+        if not isinstance(values, Mapping):
+            objective = self.pruner().objective
+            if objective is None:
+                raise InvalidInput(f"the study has {len(self.config.objectives)} objectives and its pruner watches "
+                                   "none of them; give the values by name", file=source, field="values", value=values)
+            values = {objective.name: values}
+        checked = check_named_numbers(values, "metric", source, "values")
         history = self.history(full=True)
         record: TrialRecord | None = None
 
@@ -431,6 +457,29 @@ class Study:
         assert record is not None
         self._refresh_snapshot(history)
         return record, history
+
+    def pruner(self) -> "Pruner":
+        """The study's pruner, built from ``study.yaml`` (see ``asktell.pruners``)."""
+        from .pruners import make_pruner
+
+        return make_pruner(self.config.pruner, self.config.pruner_options, self.config.objectives)
+
+    def should_prune(self, number: int, history: History | None = None) -> str | None:
+        """Why running trial ``number`` should stop now -- its pruner's reason -- or None to let it run.
+
+        ``history`` is a full history to judge from (``report`` passes the one
+        it has just brought up to date under the lock); without it the journal
+        is read now.  A trial that is no longer running is an input error, as
+        for ``report``: its worker should stop anyway.
+        """
+        pruner = self.pruner()
+        if history is None:
+            history = self.history(full=True)
+        record = self._require_trial(history, number)
+        if record.finished:
+            raise InvalidInput(f"trial {number} was already told {record.state}", file=self.layout.journal,
+                               field="trial", value=number)
+        return pruner.prune(history.trials, record)
 
     # ------------------------------------------------------------------ queue and leases
     def enqueue(self, param_sets: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -550,6 +599,12 @@ def _told_event(seq: int, number: int, state: str, **optional: Any) -> dict:
     event = {"seq": seq, "event": "told", "at": now_iso(), "trial": number, "state": state,
              "host": socket.gethostname(), "pid": os.getpid()}
     return {**event, **_present(**optional)}
+
+
+def _last_reported(record: TrialRecord, objective: Objective) -> dict | None:
+    """``{objective: value}`` at the largest step the trial reported it, or None if it never did."""
+    steps = (record.intermediate or {}).get(objective.name)
+    return {objective.name: steps[max(steps)]} if steps else None
 
 
 def _present(**fields: Any) -> dict:

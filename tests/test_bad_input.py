@@ -86,6 +86,7 @@ class Case:
 
 
 TELL = ("tell", "{study}", "{trial}")
+REPORT = ("report", "{study}", "{trial}", "--step")
 
 CASES = [
     # --- result files -------------------------------------------------------------
@@ -153,6 +154,26 @@ CASES = [
          ("{study}/trials", "study.yaml")),
     Case("ask-env-format-for-two-trials", ("ask", "{study}", "--format", "env", "--count", "2"),
          ("--format", "'env'", "--count")),
+    # --- intermediate values ------------------------------------------------------------
+    Case("report-negative-step", (*REPORT, "-1", "--value", "1"), ("'step'", "-1")),
+    Case("report-step-not-an-integer", (*REPORT, "1.5", "--value", "1"), ("--step", "'1.5'")),
+    Case("report-without-step", ("report", "{study}", "{trial}", "--value", "1"), ("--step",)),
+    Case("report-value-nan", (*REPORT, "0", "--value", "nan"), ("--value", "values.loss", "nan")),
+    Case("report-value-inf", (*REPORT, "0", "--value", "-inf"), ("--value", "values.loss", "-inf")),
+    Case("report-value-not-a-number", (*REPORT, "0", "--value", "abc"), ("--value", "'abc'")),
+    Case("report-values-not-a-number", (*REPORT, "0", "--values", "acc=abc"), ("--values", "values.acc", "'abc'")),
+    Case("report-values-bad-metric-name", (*REPORT, "0", "--values", "a metric=1"), ("--values", "'a metric'")),
+    Case("report-values-without-equals", (*REPORT, "0", "--values", "loss"), ("--values", "'loss'")),
+    Case("report-value-and-values", (*REPORT, "0", "--value", "1", "--values", "loss=1"), ("--value", "not both")),
+    Case("report-no-value", (*REPORT, "0"), ("--value", "--values")),
+    Case("report-value-several-objectives", (*REPORT, "0", "--value", "1"), ("--value", "by name"), study="multi"),
+    Case("report-unknown-trial", ("report", "{study}", "99", "--step", "0", "--value", "1"),
+         ("{study}/journal.jsonl", "'trial'", "99")),
+    Case("report-told-trial", (*REPORT, "0", "--value", "1"), ("{study}/journal.jsonl", "'trial'", "told complete"),
+         before=((*TELL, "--value", "1"),)),
+    Case("should-prune-told-trial", ("should-prune", "{study}", "{trial}"),
+         ("{study}/journal.jsonl", "'trial'", "told failed"), before=((*TELL, "--state", "failed"),)),
+    Case("should-prune-not-a-trial", ("should-prune", "{study}", "last"), ("TRIAL", "'last'")),
 ]
 
 
@@ -184,7 +205,7 @@ def test_bad_input_is_rejected_and_changes_nothing(case: Case, templates, tmp_pa
 
 @dataclass(frozen=True)
 class CreateCase:
-    """A ``create`` with a bad space: from a space file (``space``) or ``-p`` words (``args``)."""
+    """A ``create`` with a bad space (from a space file, ``space``, or ``-p`` words) or pruner, in ``args``."""
 
     id: str
     expect: tuple[str, ...]
@@ -211,13 +232,27 @@ CREATE_CASES = [
     CreateCase("p-bad-modifier", ("-p lr", "'sometimes'"), args=("-p", "lr=1..8:sometimes")),
     CreateCase("p-condition-on-unknown-param", ("momentum.when", "'optimizer == sgd'"),
                args=("-p", "opt=adam,sgd", "-p", "momentum=0..0.9 if optimizer == sgd")),
+    # --- pruners --------------------------------------------------------------------
+    CreateCase("pruner-unknown", ("pruner.name", "'bogus'"), args=("-p", "x=0..1", "--pruner", "bogus")),
+    CreateCase("pruner-unknown-option", ("pruner.options.n_warmup_step", "3"),
+               args=("-p", "x=0..1", "--pruner", "median", "--pruner-option", "n_warmup_step=3")),
+    CreateCase("pruner-option-out-of-range", ("pruner.options.percentile", "150"),
+               args=("-p", "x=0..1", "--pruner", "percentile", "--pruner-option", "percentile=150")),
+    CreateCase("pruner-option-missing", ("pruner.options.max_resource",),
+               args=("-p", "x=0..1", "--pruner", "hyperband")),
+    CreateCase("pruner-option-without-equals", ("--pruner-option", "'n_warmup_steps'"),
+               args=("-p", "x=0..1", "--pruner", "median", "--pruner-option", "n_warmup_steps")),
+    CreateCase("pruner-metric-not-an-objective", ("pruner.options.metric", "'acc'"),
+               args=("-p", "x=0..1", "--pruner", "median", "--pruner-option", "metric=acc")),
+    CreateCase("pruner-without-metric-of-two-objectives", ("pruner.options.metric", "2 objectives"),
+               args=("-p", "x=0..1", "--pruner", "median", "--maximize", "acc")),
 ]
 
 
 @pytest.mark.parametrize("target", ["new", "empty-folder", "existing-study"])
 @pytest.mark.parametrize("case", CREATE_CASES, ids=[c.id for c in CREATE_CASES])
-def test_create_with_bad_space_creates_nothing(case: CreateCase, target: str, templates, tmp_path):
-    """A rejected space leaves no half-made study: the folder stays absent, empty, or as it was."""
+def test_create_with_bad_settings_creates_nothing(case: CreateCase, target: str, templates, tmp_path):
+    """A rejected space or pruner leaves no half-made study: the folder stays absent, empty, or as it was."""
     folder = tmp_path / "study"
     if target == "empty-folder":
         folder.mkdir()
