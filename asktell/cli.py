@@ -124,7 +124,6 @@ def create(
     exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Accept an existing identical study.")] = False,
 ) -> None:
     """Create a study folder: its space, objectives, sampler and pruner."""
-    from .fileio import read_mapping
     from .space import Space, parse_scalar
     from .study import Study
 
