@@ -33,6 +33,8 @@ class MetricLines:
 
     def __init__(self) -> None:
         self.metrics: dict[str, float] = {}
+        #: Lines with a ``step`` not yet taken by ``take_reports``: (step, metric, value), in order.
+        self.reports: list[tuple[int, str, float]] = []
         self._partial = b""
         self._overlong = False
 
@@ -65,6 +67,14 @@ class MetricLines:
         name, value = record.get("metric"), record.get("value")
         if isinstance(name, str) and name and isinstance(value, (int, float)) and not isinstance(value, bool):
             self.metrics[name] = float(value) if abs(value) < 1e308 else math.inf if value > 0 else -math.inf
+            step = record.get("step")
+            if isinstance(step, int) and not isinstance(step, bool) and step >= 0:
+                self.reports.append((step, name, self.metrics[name]))
+
+    def take_reports(self) -> list[tuple[int, str, float]]:
+        """The stepped lines read since the last call: intermediate values to report as they arrive."""
+        taken, self.reports = self.reports, []
+        return taken
 
 
 def outcome(metrics: dict[str, float], folder: Path, objectives: Sequence[Objective]) -> Result:

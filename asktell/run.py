@@ -20,6 +20,12 @@ runs past ``--timeout`` or reports no value for an objective makes its trial
 run goes on.  ``--retries R`` reruns a command that failed (not one that
 only lacked a metric: that repeats) up to R times in the same trial.
 
+A metric line with a ``step`` (``{"metric": "loss", "value": 0.4, "step":
+3}``) is reported to the study as it arrives; when the study's pruner says
+the trial should stop, its command is stopped like a timeout (SIGTERM to the
+group, SIGKILL after the grace period) and the trial is told ``pruned`` with
+the last value it reported.
+
 SIGINT and SIGTERM stop a run cleanly: no new trial starts, every child's
 group gets SIGTERM (SIGKILL after ``KILL_GRACE_SECONDS``, or at once on a
 second signal), their trials are told failed ("interrupted"), and the exit
@@ -89,6 +95,8 @@ class Attempt:
     kill_at: float | None = None
     #: The command's stdout reached its end (every writer closed it).
     output_ended: bool = False
+    #: The pruner's reason, once it said this trial should stop.
+    pruned: str | None = None
 
     @property
     def pgid(self) -> int:
@@ -283,8 +291,25 @@ class Runner:
             return True
         attempt.log.write(data)
         attempt.lines.feed(data)
+        self._report(attempt)
         attempt.output_ended = not data
         return not attempt.output_ended
+
+    def _report(self, attempt: Attempt) -> None:
+        """Stepped metric lines go to the study as they arrive; when the pruner says stop, the command is stopped."""
+        for step, name, value in attempt.lines.take_reports():
+            if attempt.stopped is not None:
+                return
+            number = attempt.trial.number
+            try:
+                _, history = self.study.report(number, step, {name: value})
+                reason = self.study.should_prune(number, history)
+            except AsktellError as exc:  # a bad value, a busy lock, a trial reaped meanwhile: the run goes on
+                self.progress.say(f"trial {number}: step {step} not reported: {exc}")
+                continue
+            if reason is not None:
+                attempt.pruned = reason
+                self._stop(attempt, f"pruned: {reason}")
 
     def _finish(self, attempt: Attempt) -> None:
         """The command exited: end its group, take the rest of its output, then retry or tell."""
@@ -298,6 +323,9 @@ class Runner:
         attempt.lines.close()
         attempt.log.close()
         code = attempt.process.returncode
+        if attempt.pruned is not None:  # told with the last value it reported (Study.tell)
+            self._tell(attempt.trial, attempt.began, "pruned", None, None, {"reason": attempt.pruned})
+            return
         if attempt.stopped == REAPED:  # its outcome is already in the study; a tell would be refused
             self.progress.say(f"trial {attempt.trial.number}: stopped, {REAPED}")
             return

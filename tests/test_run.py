@@ -570,3 +570,39 @@ def test_run_renews_leases_and_stops_a_command_whose_trial_was_reaped(tmp_path, 
     assert all(t.state == "failed" and t.reason.startswith("reaped") for t in study.trials)
     valid_files(study.path)
     assert_check_passes(study.path)
+
+
+STEPPER = """\
+echo $$ > "$PIDS/$ASKTELL_TRIAL.shell"
+step=0
+while [ $step -lt 40 ]; do
+    echo "{\\"metric\\": \\"loss\\", \\"value\\": $x, \\"step\\": $step}"
+    step=$((step + 1))
+    sleep 0.1
+done
+echo "{\\"metric\\": \\"loss\\", \\"value\\": $x}"
+"""
+
+
+def test_stepped_metric_lines_are_reported_and_pruned_commands_are_stopped(tmp_path, valid_files):
+    """A threshold pruner stops every trial whose loss is above 0.5 at its first step, within the grace period."""
+    study = create(tmp_path / "study", "-p", "x=0.0..1.0", "--minimize", "loss", "--sampler", "random", "--seed", "3",
+                   "--pruner", "threshold", "--pruner-option", "upper=0.5")
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    command = script(tmp_path, "stepper.sh", STEPPER)
+    result = run_asktell("run", study, "-n", "8", "-j", "4", "--", command, env={"PIDS": str(pids)}, timeout=300)
+    assert result.returncode == 0, describe(result)
+    wait_for(lambda: not any(process_running(pid) for pid in pids_in(pids)), timeout=10)
+    records = Study.open(study).trials
+    assert len(records) == 8
+    for record in records:
+        if record.params["x"] > 0.5:
+            assert record.state == "pruned" and record.values == {"loss": record.params["x"]}, record
+            assert record.intermediate["loss"] and max(record.intermediate["loss"]) < 20  # stopped early
+            assert record.reason.startswith("threshold: ")  # the pruner's reason
+        else:
+            assert record.state == "complete" and sorted(record.intermediate["loss"]) == list(range(40))
+    assert {r.state for r in records} == {"pruned", "complete"}  # 8 uniform draws: both kinds (seeded)
+    valid_files(study)
+    assert_check_passes(study)
