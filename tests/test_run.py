@@ -361,13 +361,18 @@ def test_a_signal_stops_every_command_and_tells_its_trial_interrupted(tmp_path, 
 
 
 def test_sigkill_of_the_run_leaves_no_command_running(tmp_path, valid_files):
-    """The guard ends the commands; their trials stay running, for reap to find."""
+    """The guard ends the commands; their trials stay running until reap fails them."""
     study, pids, process = start_sleepers(tmp_path, 3)
     process.kill()
     process.wait()
     stop_leftovers([process])
     wait_for(lambda: not any(process_running(pid) for pid in pids_in(pids)), timeout=20)
     assert [r.state for r in Study.open(study).trials] == ["running"] * 3
+    valid_files(study)
+    assert_check_passes(study)
+    reaped = run_asktell("reap", study, "--older-than", "0s")
+    assert reaped.returncode == 0, describe(reaped)
+    assert [r.state for r in Study.open(study).trials] == ["failed"] * 3  # after reap, nothing stays running
     valid_files(study)
     assert_check_passes(study)
 
