@@ -23,39 +23,15 @@ from asktell.samplers.gaussian_process import GaussianProcess, _log_posterior, s
 from asktell.samplers.gp import GPSampler, best_and_newest, mid_ranks, warp
 from asktell.samplers.projected_gradient import minimize_rows
 from asktell.space import Space
-from asktell.trial import COMPLETE, FAILED, PRUNED, TrialRecord
+from asktell.trial import FAILED, PRUNED, TrialRecord
 from tests.conftest import run_asktell
 from tests.support.drive import cli_loop, optimize, pending_spread
-from tests.test_samplers import journal_copy
-
-ASKED_AT = "2024-01-01T00:00:00.000Z"
-LOSS = (Objective("loss", "minimize"),)
+from tests.support.loss import (ASKED_AT, LOSS, SPREAD_SPACES, best, distance_to_point_three, mixed,
+                                optimise_in_batches, quadratic, told)
 
 
 def gp(options: dict | None = None, study_seed: int = 0) -> GPSampler:
     return make_sampler("gp", dict(options or {}), study_seed, LOSS)  # type: ignore[return-value]
-
-
-def told(number: int, params: dict, loss: float | None = None, state: str = COMPLETE, **extra) -> TrialRecord:
-    values = None if loss is None else {"loss": loss}
-    return TrialRecord(number, journal_copy(params), ASKED_AT, state=state, values=values, **extra)
-
-
-def optimise_in_batches(sampler, space: Space, objective, budget: int, seed: int, batch: int = 1) -> list[TrialRecord]:
-    """Ask ``batch`` trials (each seeing the earlier ones as pending), tell them all, until ``budget``."""
-    history: list[TrialRecord] = []
-    while len(history) < budget:
-        pending: list[TrialRecord] = []
-        for _ in range(batch):
-            number = len(history) + len(pending)
-            params = sampler.suggest(space, history, pending, derive_seed(seed, number))
-            pending.append(TrialRecord(number, journal_copy(params), ASKED_AT))
-        history += [told(t.number, t.params, objective(t.params)) for t in pending]
-    return history
-
-
-def best(history: list[TrialRecord]) -> float:
-    return min(t.values["loss"] for t in history if t.values)
 
 
 # --------------------------------------------------------------------- options
@@ -305,15 +281,6 @@ def test_the_model_sees_at_most_max_points_finished_trials(monkeypatch: pytest.M
 # --------------------------------------------------------------------- pending awareness
 
 
-def distance_to_point_three(params_space: Space):
-    """The loss of the spread tests: squared distance to 0.3 in every unit coordinate."""
-    return lambda params: ({"loss": sum((params_space.params[name].to_unit(value) - 0.3) ** 2
-                                        for name, value in params.items())}, None)
-
-
-SPREAD_SPACES = [["x=-1.0..1.0", "y=-1.0..1.0"], ["x=0.0..1.0", "lr=1e-5..1e-1:log", "n=1..8", "opt=a,b,c"]]
-
-
 @pytest.mark.parametrize("shorthands", SPREAD_SPACES)
 def test_eight_pending_asks_spread_out(shorthands: list[str]) -> None:
     """The common criterion: median over 5 seeds >= 0.5 x the same figure for the random sampler."""
@@ -339,10 +306,6 @@ def test_pending_asks_on_a_small_grid_are_distinct() -> None:
 # --------------------------------------------------------------------- optimisation
 
 
-def quadratic(params: dict) -> float:
-    return (params["x"] - 0.3) ** 2 + (params["y"] + 0.2) ** 2
-
-
 SQUARE = Space.from_shorthands(["x=-1.0..1.0", "y=-1.0..1.0"])
 
 
@@ -364,10 +327,6 @@ def test_batches_of_eight_still_find_the_quadratic() -> None:
     found = [best(optimise_in_batches(gp({}, seed), SQUARE, quadratic, 40, seed, batch=8)) for seed in range(3)]
     print(f"\ngp, batches of 8: {found}")
     assert max(found) < 1e-3
-
-
-def mixed(params: dict) -> float:
-    return {"a": 1.0, "b": 0.0, "c": 0.5}[params["opt"]] + (params["x"] - 0.7) ** 2
 
 
 def test_finds_the_right_category_and_value() -> None:

@@ -24,36 +24,12 @@ from asktell.space import Space
 from asktell.trial import COMPLETE, FAILED, PRUNED, TrialRecord
 from tests.conftest import run_asktell
 from tests.support.drive import cli_loop, optimize, pending_spread
-from tests.test_samplers import journal_copy
-
-ASKED_AT = "2024-01-01T00:00:00.000Z"
-LOSS = (Objective("loss", "minimize"),)
+from tests.support.loss import (ASKED_AT, LOSS, SPREAD_SPACES, best, distance_to_point_three, mixed,
+                                optimise_in_batches, quadratic, told)
 
 
 def tpe(options: dict | None = None, study_seed: int = 0, objectives=LOSS) -> TPESampler:
     return make_sampler("tpe", dict(options or {}), study_seed, objectives)  # type: ignore[return-value]
-
-
-def told(number: int, params: dict, loss: float | None = None, state: str = COMPLETE, **extra) -> TrialRecord:
-    values = None if loss is None else {"loss": loss}
-    return TrialRecord(number, journal_copy(params), ASKED_AT, state=state, values=values, **extra)
-
-
-def optimise_in_batches(sampler, space: Space, objective, budget: int, seed: int, batch: int = 1) -> list[TrialRecord]:
-    """Ask ``batch`` trials (each seeing the earlier ones as pending), tell them all, until ``budget``."""
-    history: list[TrialRecord] = []
-    while len(history) < budget:
-        pending: list[TrialRecord] = []
-        for _ in range(batch):
-            number = len(history) + len(pending)
-            params = sampler.suggest(space, history, pending, derive_seed(seed, number))
-            pending.append(TrialRecord(number, journal_copy(params), ASKED_AT))
-        history += [told(t.number, t.params, objective(t.params)) for t in pending]
-    return history
-
-
-def best(history: list[TrialRecord]) -> float:
-    return min(t.values["loss"] for t in history if t.values)
 
 
 # --------------------------------------------------------------------- options
@@ -257,15 +233,6 @@ def test_parameter_inactive_in_every_trial_comes_from_the_prior() -> None:
 # --------------------------------------------------------------------- pending awareness
 
 
-def distance_to_point_three(params_space: Space):
-    """The loss of the spread tests: squared distance to 0.3 in every unit coordinate."""
-    return lambda params: ({"loss": sum((params_space.params[name].to_unit(value) - 0.3) ** 2
-                                        for name, value in params.items())}, None)
-
-
-SPREAD_SPACES = [["x=-1.0..1.0", "y=-1.0..1.0"], ["x=0.0..1.0", "lr=1e-5..1e-1:log", "n=1..8", "opt=a,b,c"]]
-
-
 @pytest.mark.parametrize("shorthands", SPREAD_SPACES)
 @pytest.mark.parametrize("options", [{}, {"multivariate": False}])
 def test_eight_pending_asks_spread_out(shorthands: list[str], options: dict) -> None:
@@ -299,10 +266,6 @@ def test_pending_asks_on_a_small_grid_are_distinct() -> None:
 # --------------------------------------------------------------------- optimisation
 
 
-def quadratic(params: dict) -> float:
-    return (params["x"] - 0.3) ** 2 + (params["y"] + 0.2) ** 2
-
-
 @pytest.mark.parametrize("batch", [1, 8])
 def test_finds_the_minimum_of_a_quadratic(batch: int) -> None:
     """(x-0.3)^2+(y+0.2)^2 on [-1,1]^2, 64 trials: best < 0.01 for each of 5 seeds, and beats random on average.
@@ -315,10 +278,6 @@ def test_finds_the_minimum_of_a_quadratic(batch: int) -> None:
     print(f"\nbatch {batch}: tpe {found}, random {blind}")
     assert max(found) < 0.01
     assert statistics.mean(found) < statistics.mean(blind) / 3
-
-
-def mixed(params: dict) -> float:
-    return {"a": 1.0, "b": 0.0, "c": 0.5}[params["opt"]] + (params["x"] - 0.7) ** 2
 
 
 @pytest.mark.parametrize("multivariate", [True, False])
