@@ -15,32 +15,15 @@ trials).  The figure is the median of 7 calls per size.
 
 from __future__ import annotations
 
-import random
 import statistics
 import sys
 import time
 
-from asktell.config import Objective
-from asktell.samplers import derive_seed, make_sampler
+from asktell.samplers import make_sampler
 from asktell.space import Space
-from asktell.trial import COMPLETE, FAILED, TrialRecord
+from asktell.trial import TrialRecord
 
-LOSS = (Objective("loss", "minimize"),)
-AT = "2024-01-01T00:00:00.000Z"
-
-
-def study(space: Space, size: int) -> tuple[list[TrialRecord], list[TrialRecord]]:
-    draw = make_sampler("random", {}, 0, LOSS)
-    values = random.Random(0)
-    history = []
-    for number in range(size):
-        params = draw.suggest(space, [], [], derive_seed(0, number))
-        if number % 10 == 9:
-            history.append(TrialRecord(number, params, AT, state=FAILED))
-        else:
-            history.append(TrialRecord(number, params, AT, state=COMPLETE, values={"loss": values.random()}))
-    running = [TrialRecord(size + k, draw.suggest(space, [], [], derive_seed(0, size + k)), AT) for k in range(8)]
-    return history, running
+from histories import LOSS, random_history  # bench/: the script's own folder
 
 
 def median_ms(options: dict, space: Space, history: list[TrialRecord], running: list[TrialRecord]) -> str:
@@ -61,7 +44,7 @@ def main() -> None:
     for d in dims:
         space = Space.from_shorthands([f"x{i}=-5.0..5.0" for i in range(d)])
         for size in sizes:
-            history, running = study(space, size)
+            history, running = random_history(space, size)
             print(f"| {d} | {size:,} | {median_ms({}, space, history, running)} "
                   f"| {median_ms({'restart': 'none'}, space, history, running)} |", flush=True)
 

@@ -19,35 +19,19 @@ On a busy machine OpenBLAS threads make the n x n factorisations erratic
 
 from __future__ import annotations
 
-import random
 import statistics
 import sys
 import time
 
-from asktell.config import Objective
-from asktell.samplers import derive_seed, make_sampler
+from asktell.samplers import make_sampler
 from asktell.space import Space
-from asktell.trial import COMPLETE, FAILED, TrialRecord
+
+from histories import LOSS, random_history  # bench/: the script's own folder
 
 SPACE = Space.from_shorthands(["x=-1.0..1.0", "y=-1.0..1.0", "lr=1e-5..1e-1:log", "n=1..8", "opt=a,b,c",
                                "m=0.0..1.0 if opt == b"])
-LOSS = (Objective("loss", "minimize"),)
-AT = "2024-01-01T00:00:00.000Z"
 CALLS = 5
 
-
-def study(size: int) -> tuple[list[TrialRecord], list[TrialRecord]]:
-    draw = make_sampler("random", {}, 0, LOSS)
-    values = random.Random(0)
-    history = []
-    for number in range(size):
-        params = draw.suggest(SPACE, [], [], derive_seed(0, number))
-        if number % 10 == 9:
-            history.append(TrialRecord(number, params, AT, state=FAILED))
-        else:
-            history.append(TrialRecord(number, params, AT, state=COMPLETE, values={"loss": values.random()}))
-    running = [TrialRecord(size + k, draw.suggest(SPACE, [], [], derive_seed(0, size + k)), AT) for k in range(8)]
-    return history, running
 
 
 def main() -> None:
@@ -55,7 +39,7 @@ def main() -> None:
     print("| finished trials | points in the model | suggest (ms) |\n|---:|---:|---:|")
     sampler = make_sampler("gp", {}, 0, LOSS)
     for size in sizes:
-        history, running = study(size)
+        history, running = random_history(SPACE, size)
         sampler.suggest(SPACE, history, running, 0)  # warm caches
         times = []
         for seed in range(CALLS):

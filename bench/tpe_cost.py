@@ -12,41 +12,25 @@ about 1,000 trials only the pass over the history that ranks it still grows.
 
 from __future__ import annotations
 
-import random
 import statistics
 import sys
 import time
 
-from asktell.config import Objective
-from asktell.samplers import derive_seed, make_sampler
+from asktell.samplers import make_sampler
 from asktell.space import Space
-from asktell.trial import COMPLETE, FAILED, TrialRecord
+
+from histories import LOSS, random_history  # bench/: the script's own folder
 
 SPACE = Space.from_shorthands(["x=-1.0..1.0", "y=-1.0..1.0", "lr=1e-5..1e-1:log", "n=1..8", "opt=a,b,c",
                                "m=0.0..1.0 if opt == b"])
-LOSS = (Objective("loss", "minimize"),)
-AT = "2024-01-01T00:00:00.000Z"
 
-
-def study(size: int) -> tuple[list[TrialRecord], list[TrialRecord]]:
-    draw = make_sampler("random", {}, 0, LOSS)
-    values = random.Random(0)
-    history = []
-    for number in range(size):
-        params = draw.suggest(SPACE, [], [], derive_seed(0, number))
-        if number % 10 == 9:
-            history.append(TrialRecord(number, params, AT, state=FAILED))
-        else:
-            history.append(TrialRecord(number, params, AT, state=COMPLETE, values={"loss": values.random()}))
-    running = [TrialRecord(size + k, draw.suggest(SPACE, [], [], derive_seed(0, size + k)), AT) for k in range(8)]
-    return history, running
 
 
 def main() -> None:
     sizes = [int(s) for s in (sys.argv[1] if len(sys.argv) > 1 else "100,1000,10000").split(",")]
     print("| finished trials | multivariate (ms) | univariate (ms) |\n|---:|---:|---:|")
     for size in sizes:
-        history, running = study(size)
+        history, running = random_history(SPACE, size)
         row = []
         for multivariate in (True, False):
             sampler = make_sampler("tpe", {"multivariate": multivariate}, 0, LOSS)
