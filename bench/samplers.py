@@ -271,6 +271,8 @@ def regret(problem: Problem, value: float) -> float:
 
 def summarise(runs: list[Run], problems: dict[str, Problem], checkpoints: Sequence[int]) -> dict:
     """Median normalised regret per checkpoint and mean rank, per setting and runner."""
+    from asktell.pruners.signed_rank import doubled_ranks
+
     out: dict = {}
     for setting in sorted({r.setting for r in runs}):
         chosen = [r for r in runs if r.setting == setting]
@@ -288,27 +290,13 @@ def summarise(runs: list[Run], problems: dict[str, Problem], checkpoints: Sequen
         for key in {(r.problem, r.seed) for r in chosen}:
             group = [r for r in chosen if (r.problem, r.seed) == key]
             finals = [r.best_so_far[-1] for r in group]
-            for r, rank in zip(group, _ranks(finals)):
-                ranks[r.runner].append(rank)
+            for r, doubled in zip(group, doubled_ranks(finals)):  # 1 for the lowest; ties share their mean
+                ranks[r.runner].append(doubled / 2)
         for runner in runners:
             table[runner]["mean_rank"] = statistics.fmean(ranks[runner])
         out[setting] = table
     return out
 
-
-def _ranks(values: Sequence[float]) -> list[float]:
-    """1 for the lowest value; ties share their mean rank."""
-    order = sorted(range(len(values)), key=values.__getitem__)
-    ranks = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return ranks
 
 
 def render_markdown(summary: dict, checkpoints: Sequence[int]) -> str:
