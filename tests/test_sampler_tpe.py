@@ -24,8 +24,8 @@ from asktell.space import Space
 from asktell.trial import COMPLETE, FAILED, PRUNED, TrialRecord
 from tests.conftest import run_asktell
 from tests.support.drive import cli_loop, optimize, pending_spread
-from tests.support.loss import (ASKED_AT, LOSS, SPREAD_SPACES, best, distance_to_point_three, mixed,
-                                optimise_in_batches, quadratic, told)
+from tests.support.loss import (ASKED_AT, LOSS, SPREAD_SPACES, best, conditional, distance_to_point_three,
+                                mixed, optimise_in_batches, quadratic, told)
 
 
 def tpe(options: dict | None = None, study_seed: int = 0, objectives=LOSS) -> TPESampler:
@@ -293,13 +293,8 @@ def test_finds_the_right_category_and_value(multivariate: bool) -> None:
 def test_conditional_problem_is_optimised() -> None:
     """The best branch has its own parameter: opt == sgd with momentum near 0.9, 60 trials, best < 0.02."""
     space = Space.from_shorthands(["opt=adam,sgd", "momentum=0.0..1.0 if opt == sgd", "x=0.0..1.0"])
-
-    def loss(params: dict) -> float:
-        branch = 0.3 if params["opt"] == "adam" else (params["momentum"] - 0.9) ** 2
-        return branch + (params["x"] - 0.5) ** 2
-
     for seed in range(3):
-        assert best(optimise_in_batches(tpe({}, seed), space, loss, 60, seed)) < 0.02
+        assert best(optimise_in_batches(tpe({}, seed), space, conditional, 60, seed)) < 0.02
 
 
 # --------------------------------------------------------------------- end to end

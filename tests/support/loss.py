@@ -2,8 +2,8 @@
 
 ``optimise_in_batches`` asks like array jobs do (each ask sees the earlier
 ones as pending); ``distance_to_point_three`` and ``SPREAD_SPACES`` are the
-pending-spread criterion's problem; ``quadratic`` and ``mixed`` the
-"finds the optimum region" problems.
+pending-spread criterion's problem; ``quadratic``, ``mixed`` and
+``conditional`` the "finds the optimum region" problems.
 """
 
 from __future__ import annotations
@@ -53,3 +53,9 @@ def quadratic(params: dict) -> float:
 
 def mixed(params: dict) -> float:
     return {"a": 1.0, "b": 0.0, "c": 0.5}[params["opt"]] + (params["x"] - 0.7) ** 2
+
+
+def conditional(params: dict) -> float:
+    """The best branch has its own parameter: opt == sgd with momentum near 0.9 (and x near 0.5)."""
+    branch = 0.3 if params["opt"] == "adam" else (params["momentum"] - 0.9) ** 2
+    return branch + (params["x"] - 0.5) ** 2
