@@ -354,7 +354,7 @@ def status(study: StudyArg) -> None:
     from .trial import RUNNING
 
     opened = _study(study)
-    history = opened.history()
+    history = opened.history(opened.best_scope)
     typer.echo(render_status(opened.config, history.counts, opened.best_trials(history),
                              history.in_state(RUNNING), queued=len(history.queue)), nl=False)
 

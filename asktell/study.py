@@ -254,12 +254,20 @@ class Study:
             raise InvalidInput("no such trial in this study", file=self.layout.journal, field="trial", value=number)
         return record
 
+    @property
+    def best_scope(self) -> str:
+        """The least a history must hold for ``best_trials``: the window holds each objective's best, not a front."""
+        return WINDOW if len(self.config.objectives) == 1 else ALL
+
     def best_trials(self, history: History | None = None) -> list[TrialRecord]:
-        """The best complete trial, or with several objectives the Pareto front (in trial order)."""
-        history = history or self.history()
+        """The best complete trial, or with several objectives the Pareto front (in trial order).
+
+        ``history`` must hold at least ``best_scope``; without it the journal is read now.
+        """
+        history = history or self.history(self.best_scope)
         if not self.config.objectives:  # a sweep: no trial is better than another
             return []
-        scored = [(t, self._signed(t)) for t in history.in_state(COMPLETE)]
+        scored = [(t, self._signed(t)) for t in history.finished() if t.state == COMPLETE]
         if len(self.config.objectives) == 1:
             return [min(scored, key=lambda ts: ts[1])[0]] if scored else []
         return [t for t, s in scored if not any(_dominates(o, s) for _, o in scored)]

@@ -31,14 +31,14 @@ BEST = 100
 NEWEST = 1000
 
 
-def window(finished: Sequence[TrialRecord], objectives: Sequence[Objective]) -> list[TrialRecord]:
+def window(finished: Sequence[TrialRecord], objectives: Sequence[Objective], best: int = BEST,
+           newest: int = NEWEST) -> list[TrialRecord]:
     """The window of ``finished`` (finished trials in number order), in number order."""
-    if len(finished) <= NEWEST:
+    if len(finished) <= newest:
         return list(finished)
-    kept = {t.number for t in finished[-NEWEST:]}
+    kept = {t.number for t in finished[-newest:]}
     for objective in objectives:
         name, sign = objective.name, objective.sign
         scored = [t for t in finished if t.state == COMPLETE and t.values and name in t.values]
-        best = heapq.nsmallest(BEST, scored, key=lambda t: (sign * t.values[name], t.number))
-        kept.update(t.number for t in best)
+        kept.update(t.number for t in heapq.nsmallest(best, scored, key=lambda t: (sign * t.values[name], t.number)))
     return [t for t in finished if t.number in kept]
