@@ -60,6 +60,7 @@ def tell(study: Path, trial: str, value: Optional[float] = None, values: Optiona
     """Record a trial's result from the command line or from its result file."""
     from .output import describe_values
     from .pipeline import save_result
+    from .results import values_from
     from .study import Study
 
     opened = Study.open(study)
@@ -70,7 +71,8 @@ def tell(study: Path, trial: str, value: Optional[float] = None, values: Optiona
             raise InvalidInput("give --result or --value/--values, not both", field="--result", value=str(result))
         if value is not None and values:
             raise InvalidInput("give --value or --values, not both", field="--value", value=value)
-        told = {opened.config.objectives[0].name: value} if value is not None else key_values(values, "--values")
+        told = values_from(value, None, opened.config.objectives, "--value") if value is not None \
+            else key_values(values, "--values")
         source: object = "--value" if value is not None else "--values"
         constraints = None
     else:
@@ -86,10 +88,10 @@ def tell(study: Path, trial: str, value: Optional[float] = None, values: Optiona
 
 
 def _result_file(opened, path: Path, named: bool, state: Optional[str]) -> tuple:
-    """Values, constraints, source and state from a result file; a failed or pruned trial may have none."""
+    """Values, constraints, source and state from a result file; a failed or pruned trial, or a sweep's, may have none."""
     from .results import read_result
 
-    if state in ("failed", "pruned") and not named and not path.exists():
+    if (state in ("failed", "pruned") or not opened.config.objectives) and not named and not path.exists():
         return None, None, None, state
     parsed = read_result(path, opened.config.objectives)
     return parsed.values, parsed.constraints, path, state or parsed.state

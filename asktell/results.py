@@ -64,6 +64,8 @@ def check_values(values: Any, objectives: tuple[Objective, ...], state: str, fil
         raise InvalidInput("must be a mapping of objective names to numbers", file=file, field=where, value=values)
     known = {o.name for o in objectives}
     for name in values:
+        if not known:
+            raise InvalidInput(NO_OBJECTIVE, file=file, field=f"{where}.{name}", value=values[name])
         if name not in known:
             raise InvalidInput(f"unknown objective; the study has {', '.join(sorted(known))}",
                                file=file, field=f"{where}.{name}", value=values[name])
@@ -115,6 +117,9 @@ def check_failure(failure: Mapping[str, Any] | None, file: object) -> dict[str, 
     return checked
 
 
+NO_OBJECTIVE = "the study has no objective (a sweep): tell its trials without values"
+
+
 def values_from(value: Any, values: Any, objectives: tuple[Objective, ...], file: object) -> Any:
     """Merge the single-value shorthand ``value`` into the ``values`` mapping."""
     if value is None:
@@ -122,6 +127,8 @@ def values_from(value: Any, values: Any, objectives: tuple[Objective, ...], file
     value = finite_number(value, file, "value")
     if values is not None:
         raise InvalidInput("give either 'value' or 'values', not both", file=file, field="value", value=value)
+    if not objectives:
+        raise InvalidInput(NO_OBJECTIVE, file=file, field="value", value=value)
     if len(objectives) != 1:
         raise InvalidInput(f"the study has {len(objectives)} objectives; give 'values' by name",
                            file=file, field="value", value=value)

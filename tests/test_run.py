@@ -174,6 +174,19 @@ def test_a_sweep_needs_a_sampler_that_needs_no_objective(tmp_path):
     assert sweep.tell(trial).record.state == "complete" and sweep.best_trials() == []
 
 
+def test_telling_a_sweep_values_is_a_clear_error_and_telling_it_none_completes(tmp_path):
+    sweep = Study.create(tmp_path / "s", {"x": "0..3"}, objectives=[], sampler="grid")
+    number = str(sweep.ask().number)
+    before = sweep.layout.journal.read_bytes()
+    for args, field in ((["--value", "0.5"], "'value'"), (["--values", "loss=0.5"], "'values.loss'")):
+        told = run_asktell("tell", sweep.path, number, *args)
+        assert told.returncode == 2 and told.stderr.count("\n") == 1, told.stderr
+        assert field in told.stderr and "no objective (a sweep): tell its trials without values" in told.stderr
+    assert sweep.layout.journal.read_bytes() == before
+    told = run_asktell("tell", sweep.path, number)  # no result file: a sweep's trial just completes
+    assert told.returncode == 0 and sweep.trial(int(number)).state == "complete"
+
+
 # ---------------------------------------------------------------------- runs
 
 
