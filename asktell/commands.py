@@ -71,8 +71,13 @@ def tell(study: Path, trial: str, value: Optional[float] = None, values: Optiona
             raise InvalidInput("give --result or --value/--values, not both", field="--result", value=str(result))
         if value is not None and values:
             raise InvalidInput("give --value or --values, not both", field="--value", value=value)
-        told = values_from(value, None, opened.config.objectives, "--value") if value is not None \
-            else key_values(values, "--values")
+        objectives = opened.config.objectives
+        if value is None:
+            told = key_values(values, "--values")
+        elif len(objectives) == 1:  # checked by tell, which names the objective in its errors
+            told = {objectives[0].name: value}
+        else:
+            told = values_from(value, None, objectives, "--value")  # raises: no objective, or several
         source: object = "--value" if value is not None else "--values"
         constraints = None
     else:
