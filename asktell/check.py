@@ -30,7 +30,7 @@ from .output import format_duration
 from .results import RESULT_NAME, read_result
 from .snapshot import read_snapshot
 from .study import Study
-from .trial import History
+from .trial import ALL, WINDOW, History
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
@@ -163,25 +163,34 @@ class StudyChecker:
                                         "file (or is between them now); the next ask or tell rewrites it")
 
     def _check_snapshot(self, events: list[dict]) -> None:
-        """The snapshot must equal a replay of the journal up to its offset."""
+        """The snapshot -- its running trials, its window and its segments -- must equal a replay of the journal."""
         path = self.layout.snapshot
         if not path.exists():
             return
-        snapshot = read_snapshot(path, full=True)
-        if snapshot is None:
-            self.warn(path, "unreadable or of another format; it is ignored (safe to delete)")
+        loaded = [read_snapshot(path, scope) for scope in (ALL, WINDOW)]
+        if None in loaded:
+            self.warn(path, "unreadable, of another format or missing a segment; it is ignored and rebuilt by "
+                            "'asktell compact --rebuild' (safe to delete with cache/segments)")
             return
         replay = History()
-        replay.apply(e for e in events if e["seq"] <= snapshot.last_seq)
-        if replay.last_seq != snapshot.last_seq:
-            self.error(path, f"claims journal seq {snapshot.last_seq}, but the journal ends at {replay.last_seq}")
+        seq = loaded[0].history.last_seq
+        replay.apply(e for e in events if e["seq"] <= seq)
+        if replay.last_seq != seq:
+            self.error(path, f"claims journal seq {seq}, but the journal ends at {replay.last_seq}")
             return
-        for number in range(max(replay.next_number, snapshot.next_number)):
-            if replay.get(number) != snapshot.get(number):
-                self.error(path, f"trial {number} differs from the journal (delete the snapshot to rebuild it)")
+        for snapshot in loaded:
+            history = snapshot.history
+            if history.next_number != replay.next_number or history.counts != replay.counts:
+                self.error(path, "its counters differ from the journal (run 'asktell compact --rebuild')")
                 return
-        if replay.queue != snapshot.queue:
-            self.error(path, "the queue of enqueued parameters differs from the journal (delete the snapshot)")
+            for number in range(replay.next_number) if history.complete else sorted(history.records):
+                if replay.get(number) != history.get(number):
+                    self.error(path, f"trial {number} differs from the journal (run 'asktell compact --rebuild')")
+                    return
+            if replay.queue != history.queue:
+                self.error(path, "the queue of enqueued parameters differs from the journal "
+                                 "(run 'asktell compact --rebuild')")
+                return
 
     def _check_trials(self, study: Study, history: History) -> None:
         name = study.config.name

@@ -354,7 +354,7 @@ def status(study: StudyArg) -> None:
     from .trial import RUNNING
 
     opened = _study(study)
-    history = opened.history()
+    history = opened.history(opened.best_scope)
     typer.echo(render_status(opened.config, history.counts, opened.best_trials(history),
                              history.in_state(RUNNING), queued=len(history.queue)), nl=False)
 
@@ -467,6 +467,26 @@ def check(
     typer.echo(f"{study}: {errors} errors, {len(findings) - errors} warnings", err=True)
     if errors:
         raise typer.Exit(EXIT_FAILURE)
+
+
+@app.command(rich_help_panel="Inspect")
+def compact(
+    study: StudyArg,
+    rebuild: Annotated[bool, typer.Option(help="Replay the whole journal instead of continuing the snapshot.")]
+    = False,
+) -> None:
+    """Bring the study's cache (cache/snapshot.jsonl, cache/segments/) up to date with its journal.
+
+    Calls compact by themselves every 500 journal events; run this after a bulk import, or with
+    --rebuild after deleting or damaging the cache. The journal is only read.
+    """
+    opened = _study(study)
+    done = opened.compact(rebuild=rebuild)
+    if done is None:
+        typer.echo(f"{study}: another process is compacting; nothing done", err=True)
+        return
+    typer.echo(f"{study}: compacted up to journal seq {done.seq}: {done.added} trials added, "
+               f"{done.segments} segments{' (rebuilt from the journal)' if done.rebuilt else ''}")
 
 
 # ---------------------------------------------------------------------- Optuna

@@ -57,6 +57,7 @@ from .progress import Progress
 from .results import RESULT_NAME
 from .space import format_scalar
 from .study import AskedTrial, Study
+from .trial import LIVE
 
 #: Between the SIGTERM that stops a command (timeout, interrupt) and the SIGKILL that follows.
 KILL_GRACE_SECONDS = 5.0
@@ -424,7 +425,7 @@ def expected_trials(study: Study, trials: int | None) -> int | None:
         return trials
     config = study.config
     left = []
-    taken = study.history(full=False).next_number
+    taken = study.history(LIVE).next_number
     if config.max_trials is not None:
         left.append(config.max_trials - taken)
     if config.sampler == "grid":

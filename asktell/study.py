@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+from . import compaction
 from .config import (DEFAULT_OBJECTIVES, DEFAULT_PRUNER, DEFAULT_SAMPLER, LockSettings, Objective, StudyConfig, new_seed, parse_lock, parse_objectives, read_config,
                      write_config)
 from .errors import Exhausted, InvalidInput, StudyNotFound, UnsafeFilesystem
@@ -27,10 +28,11 @@ from .fileio import FORMAT
 from .journal import STALE_VIEW_HINT, Journal, StaleJournal
 from .layout import StudyLayout, write_params, write_trial
 from .lock import StudyLock, make_lock, sweep_leftovers
-from .snapshot import REFRESH_EVENTS, RefreshClaim, read_snapshot, write_snapshot
+from .snapshot import read_snapshot
 from .results import check_constraints, check_failure, check_named_numbers, check_state, check_values, values_from
 from .space import Space
-from .trial import COMPLETE, FAILED, PRUNED, RUNNING, History, TrialRecord, now_iso
+from .trial import ALL, COMPLETE, FAILED, LIVE, PRUNED, RUNNING, WINDOW, History, TrialRecord, now_iso
+from .window import window
 
 if TYPE_CHECKING:
     from .pruners import Pruner
@@ -163,22 +165,32 @@ class Study:
         return study
 
     # ------------------------------------------------------------------ reading
-    def history(self, full: bool = True) -> History:
+    def history(self, scope: str = ALL) -> History:
         """Replay the journal as it is now, starting from the snapshot when one fits.
 
-        No lock is needed: lines are only ever appended.  With ``full=False``
-        the finished trials may be left out (see ``History``), which keeps
-        ``ask`` and ``tell`` from paying for the whole study.
+        No lock is needed: lines are only ever appended.  A ``scope`` other
+        than ``ALL`` may leave finished trials out (see ``History``), which
+        keeps ``ask``, ``tell`` and ``report`` from paying for the whole study.
+        A snapshot that does not fit is read once more (a compaction may have
+        just replaced it), then the whole journal is replayed.
         """
-        history = read_snapshot(self.layout.snapshot, full)
-        if history is not None:
+        for _ in range(2):
+            snapshot = read_snapshot(self.layout.snapshot, scope)
+            if snapshot is None:
+                continue
+            history = snapshot.history
             chunk = self.journal.read(history.offset)
             if chunk.size >= history.offset and (not chunk.events or chunk.events[0]["seq"] == history.last_seq + 1):
                 history.consume(chunk)
                 return history
+            break
         history = History()
         history.consume(self.journal.read(0))
         return history
+
+    def window(self, history: History) -> list[TrialRecord]:
+        """The finished trials a windowed model or a pruner reads (``asktell.window``), from any history but ``LIVE``."""
+        return window(history.finished(), self.config.objectives)
 
     def _commit(self, lock: StudyLock, history: History, decide: Callable[[], list[dict]]) -> list[dict]:
         """Under the lock: bring ``history`` up to date, append what ``decide`` makes of it.
@@ -218,14 +230,19 @@ class Study:
             time.sleep(STALE_READ_PAUSE)
         raise UnsafeFilesystem(f"{chunk.stale}. {STALE_VIEW_HINT}", file=self.layout.journal)
 
+    def compact(self, rebuild: bool = False) -> compaction.Compaction | None:
+        """Bring the snapshot up to date (``asktell.compaction``); None if another process is compacting."""
+        with compaction.CompactionClaim(self.layout.snapshot) as claim:
+            if not claim.held:
+                return None
+            done = compaction.compact(self.layout.snapshot, self.journal, self.config.objectives, rebuild)
+            sweep_leftovers(self.path)
+            return done
+
     def _refresh_snapshot(self, history: History) -> None:
-        """Rewrite the snapshot when it lags far behind (by at most one process at a time)."""
-        if history.last_seq - history.snapshot_seq < REFRESH_EVENTS:
-            return
-        with RefreshClaim(self.layout.snapshot) as claim:
-            if claim.held:
-                write_snapshot(self.layout.snapshot, history if history.complete else self.history(full=True))
-                sweep_leftovers(self.path)
+        """Compact when the snapshot lags far behind the journal (by at most one process at a time)."""
+        if history.last_seq - history.snapshot_seq >= compaction.REFRESH_EVENTS:
+            self.compact()
 
     @property
     def trials(self) -> list[TrialRecord]:
@@ -237,12 +254,20 @@ class Study:
             raise InvalidInput("no such trial in this study", file=self.layout.journal, field="trial", value=number)
         return record
 
+    @property
+    def best_scope(self) -> str:
+        """The least a history must hold for ``best_trials``: the window holds each objective's best, not a front."""
+        return WINDOW if len(self.config.objectives) == 1 else ALL
+
     def best_trials(self, history: History | None = None) -> list[TrialRecord]:
-        """The best complete trial, or with several objectives the Pareto front (in trial order)."""
-        history = history or self.history()
+        """The best complete trial, or with several objectives the Pareto front (in trial order).
+
+        ``history`` must hold at least ``best_scope``; without it the journal is read now.
+        """
+        history = history or self.history(self.best_scope)
         if not self.config.objectives:  # a sweep: no trial is better than another
             return []
-        scored = [(t, self._signed(t)) for t in history.in_state(COMPLETE)]
+        scored = [(t, self._signed(t)) for t in history.finished() if t.state == COMPLETE]
         if len(self.config.objectives) == 1:
             return [min(scored, key=lambda ts: ts[1])[0]] if scored else []
         return [t for t, s in scored if not any(_dominates(o, s) for _, o in scored)]
@@ -278,7 +303,7 @@ class Study:
             raise InvalidInput("must be a non-empty single-line string", field="key", value=key)
         sampler = make_sampler(self.config.sampler, self.config.sampler_options, self.config.seed,
                                self.config.objectives)
-        history = self.history(full=sampler.uses_history)
+        history = self.history((WINDOW if sampler.windowed else ALL) if sampler.uses_history else LIVE)
         draft, drafted_at = self._draft(sampler, history, count, key), history.last_seq
         reused: TrialRecord | None = None
         new: list[TrialRecord] = []
@@ -320,7 +345,8 @@ class Study:
         """New trial records, numbered from ``history.next_number``."""
         from .samplers import derive_seed
 
-        finished = [t for t in history.trials if t.finished] if sampler.uses_history else []
+        finished = ((self.window(history) if sampler.windowed else history.finished()) if sampler.uses_history
+                    else [])
         pending = history.in_state(RUNNING)
         host, pid = socket.gethostname(), os.getpid()
         new: list[TrialRecord] = []
@@ -373,10 +399,10 @@ class Study:
         details = check_failure(failure, source)
         # Told pruned without values: the value it last reported of the objective the pruner watches.
         watched = self.pruner().objective if state == PRUNED and checked is None else None
-        history = self.history(full=False)
+        history = self.history(LIVE)
         if number < history.next_number and history.get(number) is None:
             # Finished before the snapshot, so left out of the partial history: a repeated tell.
-            record = self._require_trial(self.history(full=True), number)
+            record = self._require_trial(self.history(), number)
             return self._retold(record, state, _last_reported(record, watched) if watched else checked, limits)
         record: TrialRecord | None = None
         told = checked
@@ -440,7 +466,7 @@ class Study:
                                    "none of them; give the values by name", file=source, field="values", value=values)
             values = {objective.name: values}
         checked = check_named_numbers(values, "metric", source, "values")
-        history = self.history(full=True)
+        history = self.history(WINDOW)
         record: TrialRecord | None = None
 
         def decide() -> list[dict]:
@@ -467,19 +493,20 @@ class Study:
     def should_prune(self, number: int, history: History | None = None) -> str | None:
         """Why running trial ``number`` should stop now -- its pruner's reason -- or None to let it run.
 
-        ``history`` is a full history to judge from (``report`` passes the one
+        ``history`` is the history to judge from (``report`` passes the one
         it has just brought up to date under the lock); without it the journal
-        is read now.  A trial that is no longer running is an input error, as
-        for ``report``: its worker should stop anyway.
+        is read now.  The pruner sees the running trials and the window of
+        finished ones (``asktell.window``).  A trial that is no longer running
+        is an input error, as for ``report``: its worker should stop anyway.
         """
         pruner = self.pruner()
         if history is None:
-            history = self.history(full=True)
+            history = self.history(WINDOW)
         record = self._require_trial(history, number)
         if record.finished:
             raise InvalidInput(f"trial {number} was already told {record.state}", file=self.layout.journal,
                                field="trial", value=number)
-        return pruner.prune(history.trials, record)
+        return pruner.prune(sorted([*self.window(history), *history.in_state(RUNNING)], key=_number), record)
 
     # ------------------------------------------------------------------ queue and leases
     def enqueue(self, param_sets: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -489,7 +516,7 @@ class Study:
         anything is written: a bad one fails the whole call.
         """
         checked = [self.config.space.validate(dict(params), prefix="params") for params in param_sets]
-        history = self.history(full=False)
+        history = self.history(LIVE)
 
         def decide() -> list[dict]:
             return [{"seq": history.last_seq + 1 + i, "event": "enqueued", "at": now_iso(), "params": params,
@@ -506,7 +533,7 @@ class Study:
         another process) and so were not renewed: their workers should stop,
         their results will not count.
         """
-        history = self.history(full=False)
+        history = self.history(LIVE)
         gone: list[int] = []
 
         def decide() -> list[dict]:
@@ -533,7 +560,7 @@ class Study:
             raise InvalidInput("must be a duration >= 0", field="older_than", value=older_than)
         if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
             raise InvalidInput("must be an integer >= 0", field="retry", value=retry)
-        history = self.history(full=False)
+        history = self.history(LIVE)
         reaped: list[tuple[TrialRecord, int | None]] = []
 
         def decide() -> list[dict]:
@@ -570,7 +597,7 @@ class Study:
         The caller answers for their content: trial numbers must continue the
         journal's, as they do for a study just created.
         """
-        history = self.history(full=False)
+        history = self.history(LIVE)
 
         def decide() -> list[dict]:
             return [{"seq": history.last_seq + 1 + i, **event} for i, event in enumerate(events)]
@@ -605,6 +632,10 @@ def _last_reported(record: TrialRecord, objective: Objective) -> dict | None:
     """``{objective: value}`` at the largest step the trial reported it, or None if it never did."""
     steps = (record.intermediate or {}).get(objective.name)
     return {objective.name: steps[max(steps)]} if steps else None
+
+
+def _number(record: TrialRecord) -> int:
+    return record.number
 
 
 def _present(**fields: Any) -> dict:

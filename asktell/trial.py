@@ -21,6 +21,9 @@ PRUNED = "pruned"
 FAILED = "failed"
 STATES = (RUNNING, COMPLETE, PRUNED, FAILED)
 FINISHED_STATES = (COMPLETE, PRUNED, FAILED)
+#: How much of a study a ``History`` holds: every trial; the running ones and a window of the finished
+#: ones (``asktell.window``); the running ones only.
+ALL, WINDOW, LIVE = "all", "window", "live"
 #: Optional fields of a ``told`` event that say why a trial failed; kept as the event has them.
 FAILURE_FIELDS = ("exit_code", "reason", "log_tail")
 
@@ -117,16 +120,18 @@ class TrialRecord:
 
 
 class PartialHistory(RuntimeError):
-    """A caller asked for finished trials of a history loaded without them."""
+    """A caller asked for finished trials of a history loaded without (all of) them."""
 
 
 @dataclass
 class History:
     """The state of a study replayed from its journal, up to byte ``offset``.
 
-    A history may be *partial*: loaded from a snapshot's summary, it holds the
-    running trials and the counters but not the finished trials -- all that
-    ``ask`` with a history-free sampler and ``tell`` of a running trial need.
+    A history may be *partial* (``scope``): loaded from the snapshot, it holds
+    the running trials and the counters, and either no finished trial (``LIVE``:
+    all that ``ask`` with a history-free sampler and ``tell`` of a running
+    trial need) or the window of them that models and pruners read
+    (``WINDOW``).  Its counters are the whole study's in any scope.
     """
 
     records: dict[int, TrialRecord] = field(default_factory=dict)
@@ -134,8 +139,8 @@ class History:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATES, 0))
     offset: int = 0
     last_seq: int = -1
-    #: False when finished trials were left out (see class docstring).
-    complete: bool = True
+    #: Which trials were loaded (see class docstring).
+    scope: str = ALL
     #: The seq the history was loaded at from a snapshot (-1: replayed from the start).
     snapshot_seq: int = -1
     #: Trial number of the newest loaded trial asked with each ``--key``.
@@ -144,6 +149,11 @@ class History:
     queue: dict[int, dict] = field(default_factory=dict)
     #: Events that contradict the ones before them (reported by ``asktell check``).
     anomalies: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every trial is loaded."""
+        return self.scope == ALL
 
     def apply(self, events: Iterable[dict]) -> None:
         for event in events:
@@ -233,6 +243,12 @@ class History:
         if not self.complete:
             raise PartialHistory("this history was loaded without its finished trials")
         return [self.records[n] for n in sorted(self.records)]
+
+    def finished(self) -> list[TrialRecord]:
+        """The finished trials loaded, in number order: all of them, or a window of them (``WINDOW``)."""
+        if self.scope == LIVE:
+            raise PartialHistory("this history was loaded without its finished trials")
+        return [self.records[n] for n in sorted(self.records) if self.records[n].finished]
 
     def get(self, number: int) -> TrialRecord | None:
         return self.records.get(number)

@@ -503,25 +503,26 @@ def count_opens(argv: Sequence[object], study_dir: Path, scratch: Path) -> tuple
 def measure_refresh(tool: Asktell, study: StudyRef, reps: int, values: random.Random) -> dict | None:
     """Wall time of the ``asktell ask`` that rewrites the snapshot: the one call whose cost grows with the study.
 
-    A call rewrites ``cache/snapshot.jsonl`` once the journal has grown
+    A call compacts the study once the journal has grown
     ``REFRESH_EVENTS`` events past it, so in a live study about one ask or
     tell in every 500 pays it; medians never show it.  The journal is brought
     (in-process) to one event short of that point, then one CLI ask is timed.
     """
-    from asktell.snapshot import REFRESH_EVENTS
+    from asktell.compaction import REFRESH_EVENTS
     from asktell.study import Study
+    from asktell.trial import LIVE
 
     opened = Study.open(study.path)
     walls = []
     for _ in range(reps):
-        history = opened.history(full=False)
+        history = opened.history(LIVE)
         while history.last_seq - history.snapshot_seq < REFRESH_EVENTS - 2:
             opened.tell(opened.ask(), values.random())
-            history = opened.history(full=False)
+            history = opened.history(LIVE)
         pending = [opened.ask()] if history.last_seq - history.snapshot_seq == REFRESH_EVENTS - 2 else []
-        before = opened.history(full=False).snapshot_seq
+        before = opened.history(LIVE).snapshot_seq
         wall, (out,) = run_timed([tool.ask_argv(study)])
-        if opened.history(full=False).snapshot_seq == before:
+        if opened.history(LIVE).snapshot_seq == before:
             log("asktell: the timed ask did not refresh the snapshot; refresh figure left out")
             return None
         walls.append(wall)

@@ -99,7 +99,7 @@ def in_process(path: Path, number: int, reps: int) -> tuple[float, float]:
     loads, judgements = [], []
     for _ in range(reps):
         started = time.process_time()
-        history = study.history(full=True)
+        history = study.history()
         loaded = time.process_time()
         pruner.prune(history.trials, history.get(number))
         loads.append(loaded - started)

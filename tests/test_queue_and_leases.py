@@ -20,7 +20,6 @@ import pytest
 import yaml
 
 from asktell import Study
-from asktell.snapshot import write_snapshot
 from tests.conftest import ASKTELL, run_asktell
 from tests.support.files import journal_events
 
@@ -69,7 +68,7 @@ def test_the_queue_survives_the_snapshot(study):
     ok("enqueue", study, "-p", "lr=0.01", "-p", "n=2", "-p", "opt=adam")
     ok("enqueue", study, "-p", "lr=0.02", "-p", "n=3", "-p", "opt=sgd")
     opened = Study.open(study)
-    write_snapshot(opened.layout.snapshot, opened.history())
+    opened.compact()
     assert "queued: 2" in ok("status", study).stdout
     assert asked_params(study) == {"lr": 0.01, "n": 2, "opt": "adam"}
     assert asked_params(study) == {"lr": 0.02, "n": 3, "opt": "sgd"}

@@ -9,7 +9,8 @@ import yaml
 
 from asktell import Study
 from asktell.errors import InvalidInput
-from asktell.snapshot import read_snapshot, write_snapshot
+from asktell.snapshot import read_snapshot
+from asktell.trial import ALL
 
 
 @pytest.fixture
@@ -24,8 +25,8 @@ def test_reports_replay_by_metric_and_step_and_a_repeated_step_replaces(opened: 
     record, _ = opened.report(trial.number, 1, {"loss": 0.4})
     assert record.intermediate == {"loss": {0: 1.0, 1: 0.4, 2: 1 / 3}, "acc": {0: 0.5, 1: 0.6, 2: 0.7}}
     assert record.heartbeat_at is not None  # a report is a sign of life
-    write_snapshot(opened.layout.snapshot, opened.history())
-    assert read_snapshot(opened.layout.snapshot, full=True).get(trial.number).intermediate == record.intermediate
+    opened.compact()
+    assert read_snapshot(opened.layout.snapshot, ALL).history.get(trial.number).intermediate == record.intermediate
     opened.tell(trial, 0.3)
     mirror = yaml.safe_load((opened.trial_dir(trial.number) / "trial.yaml").read_text())
     assert mirror["intermediate"]["loss"] == {0: 1.0, 1: 0.4, 2: 1 / 3}

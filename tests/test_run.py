@@ -27,7 +27,8 @@ from asktell.invocation import Invocation
 from asktell.metrics import MetricLines, outcome
 from asktell.progress import Progress
 from asktell.runstudy import default_folder
-from asktell.snapshot import read_snapshot, write_snapshot
+from asktell.snapshot import read_snapshot
+from asktell.trial import ALL
 from asktell.space import Space
 from tests.conftest import ASKTELL, popen_asktell, run_asktell
 from tests.support.processes import assert_check_passes, describe, finish, stop_leftovers
@@ -539,8 +540,8 @@ def test_failure_details_are_checked_and_a_retell_keeps_the_first(tmp_path, vali
     assert again.already_told and (again.record.exit_code, again.record.reason) == (2, "exit 2")
     assert trial_yaml(study.path, number)["log_tail"] == "boom\nbang"
     snapshot = study.layout.snapshot
-    write_snapshot(snapshot, study.history())  # the cache that spares calls the replay keeps them too
-    assert read_snapshot(snapshot, full=True).get(number) == study.trial(number)
+    study.compact()  # the cache that spares calls the replay keeps them too
+    assert read_snapshot(snapshot, ALL).history.get(number) == study.trial(number)
     assert_check_passes(study.path)
     valid_files(study.path)
 

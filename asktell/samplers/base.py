@@ -46,6 +46,9 @@ class Sampler:
     #: Whether ``suggest`` reads finished trials.  A sampler that does not lets
     #: ``ask`` skip loading them, so its cost stays flat as the study grows.
     uses_history: ClassVar[bool] = True
+    #: Whether the window of finished trials (``asktell.window``: the best of each objective and the newest
+    #: thousand) is all it needs to read; ``ask`` then loads that window, not the whole study.
+    windowed: ClassVar[bool] = False
 
     def __init__(self, study_seed: int = 0, objectives: Sequence[Objective] = DEFAULT_OBJECTIVES,
                  **options: Any) -> None:

@@ -36,6 +36,8 @@ class DifferentialEvolutionSampler(Sampler):
     name = "de"
     #: ``population: null`` means 10 + 2 x (number of parameters).
     defaults = {"population": None, "f": 0.8, "cr": 0.9, "strategy": "rand/1"}
+    #: Its population is the best complete trials: exact in the window while it is at most ``window.BEST``.
+    windowed = True
 
     def __init__(self, study_seed: int = 0, **options) -> None:
         super().__init__(study_seed, **options)

@@ -69,6 +69,8 @@ _FIT_POINTS = 100
 class GPSampler(Sampler):
     name = "gp"
     defaults = {"n_startup": 10, "n_candidates": 512, "max_points": 200}
+    #: It models the best half of ``max_points`` and the newest rest.
+    windowed = True
 
     def __init__(self, study_seed: int = 0, **options: Any) -> None:
         super().__init__(study_seed, **options)

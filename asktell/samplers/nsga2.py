@@ -46,6 +46,8 @@ CROSSOVER_PROBABILITY = 0.9
 class NSGA2Sampler(Sampler):
     name = "nsga2"
     defaults = {"population": 50, "crossover_eta": 15.0, "mutation_eta": 20.0}
+    #: Its population is ranked from the window: each objective's best and the newest trials.
+    windowed = True
 
     def __init__(self, study_seed: int = 0, **options) -> None:
         super().__init__(study_seed, **options)

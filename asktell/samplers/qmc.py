@@ -59,8 +59,10 @@ class QMCSampler(Sampler):
     name = "qmc"
     defaults = {"sequence": "sobol", "scramble": True, "skip": 0}
     #: The new trial's number (its point's index) is 1 + the largest among finished and pending
-    #: trials, so ``ask`` must load the finished ones; nothing is learned from their results.
+    #: trials, so ``ask`` must load the newest finished ones (the window has them); nothing is learned
+    #: from their results.
     uses_history = True
+    windowed = True
 
     def __init__(self, study_seed: int = 0, **options) -> None:
         super().__init__(study_seed, **options)

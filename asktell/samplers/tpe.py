@@ -47,6 +47,8 @@ class TPESampler(Sampler):
     name = "tpe"
     defaults = {"n_startup": 10, "n_candidates": 24, "gamma": 0.1, "multivariate": True, "pending": "liar",
                 "prior_weight": 1.0, "liar_weight": 0.2}
+    #: Its good group is at most the best 25, and the rest is a model of where the bad trials lie.
+    windowed = True
 
     def __init__(self, study_seed: int = 0, **options: Any) -> None:
         super().__init__(study_seed, **options)

@@ -76,6 +76,15 @@ def assert_study_files_valid(study: Path, allow_torn: bool = False) -> int:
         if (record.get("size"), record.get("seq")) != (len(journal), last_seq):
             problems.append(f"journal.head: {head.strip()!r}, but the journal has {len(journal)} bytes "
                             f"up to seq {last_seq}")
+    snapshot = study / "cache" / "snapshot.jsonl"
+    if snapshot.exists():
+        header, *lines = snapshot.read_bytes().split(b"\n")[:-1]
+        check("snapshot", snapshot, json.loads(header))
+        for line in lines:
+            check("record", snapshot, json.loads(line))
+    for segment in sorted((study / "cache" / "segments").glob("[0-9]*.jsonl")):
+        for line in segment.read_bytes().split(b"\n")[:-1]:
+            check("record", segment, json.loads(line))
     for folder in sorted((study / "trials").iterdir()):
         for name in ("params", "result", "trial"):
             path = folder / f"{name}.yaml"
