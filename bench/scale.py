@@ -125,6 +125,7 @@ class Built:
     export_s: float | None
     journal_mb: float
     optuna_journal_mb: float | None
+    compacted: str
     exported: str
 
 
@@ -146,15 +147,16 @@ def build_asktell(root: Path, size: int) -> tuple[StudyRef, float, float]:
     return StudyRef("asktell", size, path), appended, time.perf_counter() - start - appended
 
 
-def compact(executable: str, study: StudyRef) -> float | None:
-    """``asktell compact STUDY`` once, untimed by the measurements; None when this asktell has no such command."""
+def compact(executable: str, study: StudyRef) -> tuple[float | None, str]:
+    """``asktell compact STUDY`` once, outside the measurements: its seconds (None when this asktell has no
+    such command) and what it printed."""
     start = time.perf_counter()
     result = run([executable, "compact", study.path], check=False)
     if result.returncode != 0 and "No such command" in result.stderr:
-        return None
+        return None, ""
     if result.returncode != 0:
         raise BenchError(f"asktell compact exited {result.returncode}: {result.stderr.strip()}")
-    return time.perf_counter() - start
+    return time.perf_counter() - start, " ".join((result.stdout + result.stderr).split())
 
 
 def export_optuna(executable: str, study: StudyRef, root: Path) -> tuple[StudyRef, float, str]:
@@ -170,16 +172,16 @@ def build(root: Path, size: int, asktell: Asktell, with_optuna: bool) -> Built:
     log(f"asktell: building a study of {size:,} finished trials and {RUNNING} running ones")
     study, append_s, mirrors_s = build_asktell(root, size)
     log(f"asktell: journal in {append_s:.1f} s, mirrors in {mirrors_s:.1f} s")
-    compact_s = compact(asktell.executable, study)
+    compact_s, compacted = compact(asktell.executable, study)
     log("asktell: no compact command in this asktell; the cache is left as the appends wrote it"
-        if compact_s is None else f"asktell: compacted in {compact_s:.1f} s")
+        if compact_s is None else f"asktell: compacted in {compact_s:.1f} s ({compacted})")
     study.build_s = append_s + mirrors_s + (compact_s or 0.0)
     optuna, export_s, exported = (export_optuna(asktell.executable, study, root) if with_optuna
                                   else (None, None, ""))
     if optuna:
         log(f"optuna: journal exported in {export_s:.1f} s ({exported})")
     return Built(study, optuna, append_s, mirrors_s, compact_s, export_s, _mb(study.path / "journal.jsonl"),
-                 _mb(optuna.path) if optuna else None, exported)
+                 _mb(optuna.path) if optuna else None, compacted, exported)
 
 
 def _mb(path: Path) -> float:
@@ -222,7 +224,7 @@ def measure(built: Built, asktell: Asktell, optuna: Optuna | None, reps: int, va
     log(f"asktell: first round {_seconds(first)}")
     if "optuna" in figures:
         if size >= LARGE_SIZE:
-            log(f"optuna: first round (at {size:,} trials one call may take a minute)")
+            log(f"optuna: first round (at {size:,} trials one call takes seconds)")
         first = optuna_round(optuna, built.optuna, values)
         figures["optuna"]["first"] = dict(zip(("ask_s", "tell_s"), first))
         log(f"optuna: first round {_seconds(first)}")
@@ -299,7 +301,7 @@ def run_benchmark(settings: Settings) -> dict:
             entry["build"] = {"asktell_append_s": built.append_s, "asktell_mirrors_s": built.mirrors_s,
                               "asktell_compact_s": built.compact_s, "optuna_export_s": built.export_s,
                               "asktell_journal_mb": built.journal_mb, "optuna_journal_mb": built.optuna_journal_mb,
-                              "export_output": built.exported}
+                              "compact_output": built.compacted, "export_output": built.exported}
             if size == settings.sizes[0]:
                 data["check_after_build"] = check_study(asktell, built.asktell)
                 log(f"asktell check on the generated study: {data['check_after_build']}")
