@@ -24,7 +24,7 @@ bench/results/scale.md, every figure to bench/results/scale.json, progress to
 stderr; PASS/MISS lines report the targets, and a missed one is not a
 failure.  Run it with the interpreter asktell is installed in:
 
-    .venv/bin/python bench/scale.py                      # 1k, 10k, 100k (the 100k Optuna calls take minutes)
+    .venv/bin/python bench/scale.py                      # 1k, 10k, 100k: about 5 minutes on 2 CPUs
     .venv/bin/python bench/scale.py --quick --no-optuna  # smoke run: 1k and 10k, 3 reps
 """
 
@@ -35,6 +35,7 @@ import datetime as dt
 import json
 import os
 import random
+import resource
 import shlex
 import shutil
 import socket
@@ -43,13 +44,15 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from asktell.study import Study
 from asktell.trial import COMPLETE, FAILED, PRUNED
 
 from cli_latency import (  # bench/: the script's own folder
-    BENCH_DIR, OBJECTIVE, SEED, SPACE, STUDY_NAME, TRIAL_DURATION_S, TRIAL_SPACING_S, Asktell, BenchError, Optuna, StudyRef, busy, check_study, find_executable, iso, log, machine, optuna_tool, run, run_timed,
+    BENCH_DIR, OBJECTIVE, SEED, SPACE, STUDY_NAME, TRIAL_DURATION_S, TRIAL_SPACING_S, Asktell, BenchError, Finished,
+    Optuna, StudyRef, busy, check_study, find_executable, iso, log, machine, optuna_tool, run, run_timed,
     source_revision, summary, synthetic_history, warm_up, write_mirrors,
 )
 
@@ -195,57 +198,73 @@ def report_argv(tool: Asktell, study: StudyRef, trial: str, step: int, value: fl
     return [tool.executable, "report", study.path, trial, "--step", step, "--value", repr(value)]
 
 
-def asktell_round(tool: Asktell, study: StudyRef, values: random.Random) -> tuple[float, float, float]:
-    """One trial as a training loop runs it: ask, report its first step, tell; the wall time of each process."""
-    ask, (out,) = run_timed([tool.ask_argv(study)])
+@dataclass(frozen=True)
+class Call:
+    """One timed process: its wall time, and its CPU time (user + system), which load from elsewhere inflates less."""
+
+    wall: float
+    cpu: float
+
+
+def timed(argv: Sequence[object]) -> tuple[Call, Finished]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, (finished,) = run_timed([argv])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return Call(wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime), finished
+
+
+def asktell_round(tool: Asktell, study: StudyRef, values: random.Random) -> dict[str, Call]:
+    """One trial as a training loop runs it: ask, report its first step, tell."""
+    ask, out = timed(tool.ask_argv(study))
     trial = tool.trial_of(out.stdout)
-    report, _ = run_timed([report_argv(tool, study, trial, 0, values.random())])
-    tell, _ = run_timed([tool.tell_argv(study, trial, values.random())])
-    return ask, report, tell
+    report, _ = timed(report_argv(tool, study, trial, 0, values.random()))
+    tell, _ = timed(tool.tell_argv(study, trial, values.random()))
+    return {"ask": ask, "report": report, "tell": tell}
 
 
-def optuna_round(tool: Optuna, study: StudyRef, values: random.Random) -> tuple[float, float]:
-    ask, (out,) = run_timed([tool.ask_argv(study)])
-    tell, _ = run_timed([tool.tell_argv(study, tool.trial_of(out.stdout), values.random())])
-    return ask, tell
+def optuna_round(tool: Optuna, study: StudyRef, values: random.Random) -> dict[str, Call]:
+    ask, out = timed(tool.ask_argv(study))
+    tell, _ = timed(tool.tell_argv(study, tool.trial_of(out.stdout), values.random()))
+    return {"ask": ask, "tell": tell}
 
 
 def measure(built: Built, asktell: Asktell, optuna: Optuna | None, reps: int, values: random.Random) -> dict:
-    """``reps`` rounds per tool, the tools in turns; Optuna gets fewer at large sizes, where a call takes minutes.
+    """``reps`` rounds per tool, the tools in turns; Optuna gets fewer at large sizes, where a call takes seconds.
 
     The first round of each tool is kept apart: it warms the page cache and,
     for asktell, may rewrite the cache the bulk build left behind.
     """
     size = built.asktell.size
-    optuna_reps = min(reps, LARGE_OPTUNA_REPS) if size >= LARGE_SIZE else reps
-    figures: dict = {"asktell": {}, "optuna": {}} if optuna and built.optuna else {"asktell": {}}
-    first = asktell_round(asktell, built.asktell, values)
-    figures["asktell"]["first"] = dict(zip(("ask_s", "report_s", "tell_s"), first))
-    log(f"asktell: first round {_seconds(first)}")
-    if "optuna" in figures:
-        if size >= LARGE_SIZE:
+    rounds = {"asktell": partial(asktell_round, asktell, built.asktell, values)}
+    if optuna and built.optuna:
+        rounds["optuna"] = partial(optuna_round, optuna, built.optuna, values)
+    wanted = {"asktell": reps, "optuna": min(reps, LARGE_OPTUNA_REPS) if size >= LARGE_SIZE else reps}
+    figures: dict = {}
+    for name, one_round in rounds.items():
+        if name == "optuna" and size >= LARGE_SIZE:
             log(f"optuna: first round (at {size:,} trials one call takes seconds)")
-        first = optuna_round(optuna, built.optuna, values)
-        figures["optuna"]["first"] = dict(zip(("ask_s", "tell_s"), first))
-        log(f"optuna: first round {_seconds(first)}")
-    samples: dict[str, list[tuple[float, ...]]] = {name: [] for name in figures}
+        first = one_round()
+        figures[name] = {"first": {f"{kind}_s": call.wall for kind, call in first.items()}}
+        log(f"{name}: first round {_seconds(first)}")
+    samples: dict[str, list[dict[str, Call]]] = {name: [] for name in rounds}
     for rep in range(reps):
-        samples["asktell"].append(asktell_round(asktell, built.asktell, values))
-        if "optuna" in figures and rep < optuna_reps:
-            samples["optuna"].append(optuna_round(optuna, built.optuna, values))
-        log(f"  round {rep + 1} / {reps}: " + "; ".join(f"{name} {_seconds(rounds[-1])}"
-                                                        for name, rounds in samples.items() if len(rounds) == rep + 1))
-    for name, kinds in (("asktell", ("ask", "report", "tell")), ("optuna", ("ask", "tell"))):
-        if name in figures:
-            figures[name].update({kind: summary([r[i] for r in samples[name]]) for i, kind in enumerate(kinds)})
+        done = {name: one_round() for name, one_round in rounds.items() if rep < wanted[name]}
+        for name, calls in done.items():
+            samples[name].append(calls)
+        log(f"  round {rep + 1} / {reps}: " + "; ".join(f"{name} {_seconds(calls)}" for name, calls in done.items()))
+    for name, taken in samples.items():
+        for kind in taken[0]:
+            figures[name][kind] = summary([calls[kind].wall for calls in taken])
+            figures[name][f"{kind}_cpu"] = summary([calls[kind].cpu for calls in taken])
     if "optuna" in figures:
         figures["ratios"] = {kind: figures["optuna"][kind]["median"] / figures["asktell"][kind]["median"]
                              for kind in ("ask", "tell")}
     return figures
 
 
-def _seconds(walls: Sequence[float]) -> str:
-    return " / ".join(f"{w:.2f}" for w in walls) + " s"
+def _seconds(calls: dict[str, Call]) -> str:
+    """``ask 0.14 / report 0.07 / tell 0.07 s``: the wall times of one round."""
+    return " / ".join(f"{kind} {call.wall:.2f}" for kind, call in calls.items()) + " s"
 
 
 def remove(built: Built) -> None:
@@ -349,12 +368,12 @@ def evaluate_targets(data: dict) -> list[dict]:
     return targets
 
 
-def _ms(figure: dict | None) -> str:
-    """Median wall time, ms (p90 beside it when there are enough samples to mean something)."""
+def _ms(figure: dict | None, p90: bool = True) -> str:
+    """Median, ms (p90 beside it when asked for and there are enough samples to mean something)."""
     if not figure:
         return "—"
     median = f"{figure['median'] * 1000:,.0f}"
-    return median if figure["n"] < 5 else f"{median} ({figure['p90'] * 1000:,.0f})"
+    return f"{median} ({figure['p90'] * 1000:,.0f})" if p90 and figure["n"] >= 5 else median
 
 
 def render_markdown(data: dict) -> str:
@@ -385,15 +404,19 @@ def render_markdown(data: dict) -> str:
                    f"{a['ask']['n']} / {optuna_reps[size] or '—'} | "
                    f"{entry['busy_before']['loadavg_1m']:.1f} / {entry['busy_after']['loadavg_1m']:.1f} |")
     out += ["", ("Optuna has no report command (—). Each asktell round is ask, report of step 0, tell of that "
-                 "trial; each Optuna round ask, tell; the tools take turns round by round. The first round "
-                 "after the build is not counted:"), "",
-            "| finished trials | asktell first ask / report / tell, ms | optuna first ask / tell, ms |",
-            "|---:|---:|---:|"]
+                 "trial; each Optuna round ask, tell; the tools take turns round by round. Below: the CPU time "
+                 "(user + system) of the same calls, which load from elsewhere on the machine inflates less "
+                 "than the wall time, and the first round after the build, which is not counted above."), "",
+            ("| finished trials | CPU ms: asktell ask / report / tell | CPU ms: optuna ask / tell "
+             "| first round ms: asktell ask / report / tell | first round ms: optuna ask / tell |"),
+            "|---:|---:|---:|---:|---:|"]
     for size in sizes:
         entry = data["sizes"][str(size)]
-        first = [entry[name].get("first", {}) for name in ("asktell", "optuna") if name in entry]
-        cells = [" / ".join(f"{v * 1000:,.0f}" for v in f.values()) for f in first]
-        out.append(f"| {size:,} | " + " | ".join(cells + ["—"] * (2 - len(cells))) + " |")
+        cpu = [" / ".join(_ms(entry[name].get(f"{kind}_cpu"), p90=False) for kind in kinds) if name in entry else "—"
+               for name, kinds in (("asktell", ("ask", "report", "tell")), ("optuna", ("ask", "tell")))]
+        first = [" / ".join(f"{s * 1000:,.0f}" for s in entry[name]["first"].values()) if name in entry else "—"
+                 for name in ("asktell", "optuna")]
+        out.append(f"| {size:,} | " + " | ".join(cpu + first) + " |")
     out += ["", "### Building the studies, s", "",
             ("| finished trials | asktell journal (Study.append) | asktell mirrors | asktell compact "
              "| optuna journal (asktell export-optuna) | journal size asktell / optuna, MB |"),
