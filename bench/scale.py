@@ -67,7 +67,7 @@ LARGE_SIZE, LARGE_OPTUNA_REPS = 50_000, 5
 STEPS = 10
 #: Running trials at build time, trial k of them having reported steps 0..k.
 RUNNING = 8
-#: Trials appended per ``Study.append`` call: large enough that few snapshot rewrites happen, small enough for memory.
+#: Trials per ``Study.append`` call (each call also brings the cache up to date): few calls, one batch in memory.
 APPEND_BATCH = 10_000
 SAMPLER = "tpe"
 
