@@ -4,6 +4,7 @@
 #   make test    install asktell with its test extras and run the whole test suite, slow tests included
 #   make bench   install asktell with its bench and test extras and run bench/cli_latency.py
 #   make bench-samplers   the same install; bench/samplers.py (suggestion quality against Optuna, long)
+#   make bench-scale      the same install; bench/scale.py (ask, report, tell at 1k to 100k trials, against Optuna)
 #   make clean   remove the demo study and build and test leftovers (make distclean: the venvs too,
 #                .venv and the ones the Airflow and PyTorch pipeline tests build)
 #
@@ -22,10 +23,10 @@ DEMO_STUDY := demo-study
 # Extra pytest arguments, e.g. make test PYTEST_ARGS='-x -k pipeline'
 PYTEST_ARGS ?=
 
-.PHONY: help demo test bench bench-samplers clean distclean
+.PHONY: help demo test bench bench-samplers bench-scale clean distclean
 
 help:
-	@echo "make demo | test | bench | bench-samplers | clean | distclean (see the top of the Makefile)"
+	@echo "make demo | test | bench | bench-samplers | bench-scale | clean | distclean (see the top of the Makefile)"
 
 $(VENV_PY):
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +57,9 @@ bench: $(VENV)/.installed-bench-test
 
 bench-samplers: $(VENV)/.installed-bench-test
 	$(VENV_PY) bench/samplers.py
+
+bench-scale: $(VENV)/.installed-bench-test
+	$(VENV_PY) bench/scale.py
 
 clean:
 	rm -rf $(DEMO_STUDY) build dist *.egg-info .pytest_cache .hypothesis

@@ -342,15 +342,14 @@ def write_finished_trials(path: Path, size: int) -> None:
     """
     if not size:
         return
-    from asktell.fileio import dump_yaml
     from asktell.journal import encode
-    from asktell.layout import PARAMS_NAME, TRIAL_NAME, StudyLayout, params_document, trial_document
+    from asktell.layout import StudyLayout
     from asktell.trial import COMPLETE, TrialRecord
 
     layout = StudyLayout(path)
     host, pid = socket.gethostname(), os.getpid()
     first = time.time() - size * TRIAL_SPACING_S - 3600
-    lines = []
+    lines, records = [], []
     for number, params, value in synthetic_history(size):
         asked = first + number * TRIAL_SPACING_S
         record = TrialRecord(number=number, params=params, asked_at=iso(asked), host=host, pid=pid,
@@ -360,14 +359,29 @@ def write_finished_trials(path: Path, size: int) -> None:
                              "params": params, "host": host, "pid": pid}))
         lines.append(encode({"seq": 2 * number + 2, "event": "told", "at": record.told_at, "trial": number,
                              "state": COMPLETE, "host": host, "pid": pid, "values": record.values}))
-        folder = layout.trial_dir(number)
-        folder.mkdir()
-        (folder / PARAMS_NAME).write_text(dump_yaml(params_document(STUDY_NAME, record)))
-        (folder / TRIAL_NAME).write_text(dump_yaml(trial_document(STUDY_NAME, record)))
+        records.append(record)
+    write_mirrors(layout, records)
     with open(layout.journal, "ab") as journal:
         journal.write(b"".join(lines))
         journal.flush()
         os.fsync(journal.fileno())
+
+
+def write_mirrors(layout, records: Sequence) -> None:
+    """Each trial's ``params.yaml`` and, once it is finished, ``trial.yaml``, from asktell's own document builders.
+
+    Plain writes, without the temporary file and fsync per file of a live
+    study: this is a fixture, and those would cost seconds per 1,000 trials.
+    """
+    from asktell.fileio import dump_yaml
+    from asktell.layout import PARAMS_NAME, TRIAL_NAME, params_document, trial_document
+
+    for record in records:
+        folder = layout.trial_dir(record.number)
+        folder.mkdir()
+        (folder / PARAMS_NAME).write_text(dump_yaml(params_document(STUDY_NAME, record)))
+        if record.finished:
+            (folder / TRIAL_NAME).write_text(dump_yaml(trial_document(STUDY_NAME, record)))
 
 
 # ---------------------------------------------------------------------- measurements (both tools)
