@@ -23,7 +23,7 @@ from typing import Any
 from .config import read_config_copy, source_of
 from .errors import AsktellError
 from .fileio import parse_yaml
-from .journal import HEAD_BYTES, Head, Journal
+from .journal import HEAD_BYTES, Chunk, Head, Journal
 from .layout import PARAMS_NAME, TRIAL_NAME, StudyLayout, params_document, trial_document
 from .lock import RELEASED_PREFIX, STALE_PREFIX, MkdirLock
 from .output import format_duration
@@ -148,7 +148,7 @@ class StudyChecker:
             self.error(self.layout.journal, anomaly)
         if head is not None:
             self._compare_head(head, chunk.size, history.last_seq)
-        self._check_snapshot(chunk.events)
+        self._check_snapshot(chunk)
         return history
 
     def _check_head(self) -> Head | None:
@@ -178,8 +178,13 @@ class StudyChecker:
             self.warn(self.layout.head, f"{where}: a writer stopped between its journal append and this "
                                         "file (or is between them now); the next ask or tell rewrites it")
 
-    def _check_snapshot(self, events: list[dict]) -> None:
-        """The snapshot -- its running trials, its window and its segments -- must equal a replay of the journal."""
+    def _check_snapshot(self, chunk: Chunk) -> None:
+        """The snapshot -- its running trials, its window and its segments -- must equal a replay of the journal.
+
+        Each scope is compared at the seq its own read found: a compaction may
+        publish between the two reads, or after the journal was read (the
+        events appended since are read then: a live study is no error).
+        """
         path = self.layout.snapshot
         if not path.exists():
             return
@@ -188,14 +193,17 @@ class StudyChecker:
             self.warn(path, "unreadable, of another format or missing a segment; it is ignored and rebuilt by "
                             "'asktell compact --rebuild' (safe to delete with cache/segments)")
             return
-        replay = History()
-        seq = loaded[0].history.last_seq
-        replay.apply(e for e in events if e["seq"] <= seq)
-        if replay.last_seq != seq:
-            self.error(path, f"claims journal seq {seq}, but the journal ends at {replay.last_seq}")
-            return
+        events = chunk.events
+        if max(s.history.last_seq for s in loaded) > (events[-1]["seq"] if events else -1):
+            events = events + self.journal.read(chunk.end).events
         for snapshot in loaded:
             history = snapshot.history
+            seq = history.last_seq
+            replay = History()
+            replay.apply(e for e in events if e["seq"] <= seq)
+            if replay.last_seq != seq:
+                self.error(path, f"claims journal seq {seq}, but the journal ends at {replay.last_seq}")
+                return
             if history.next_number != replay.next_number or history.counts != replay.counts:
                 self.error(path, "its counters differ from the journal (run 'asktell compact --rebuild')")
                 return

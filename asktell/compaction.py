@@ -19,14 +19,18 @@ second read (``Study.history``).
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from .config import Objective
+from .fileio import random_token
 from .journal import Journal
+from .lock import MkdirLock, host_identity, pid_alive, process_start
 from .snapshot import Segment, merge_segments, read_snapshot, segments_dir, write_segment, write_snapshot
 from .trial import WINDOW, History
 from .window import window
@@ -35,6 +39,9 @@ from .window import window
 REFRESH_EVENTS = 500
 #: A claim older than this belongs to a process that died while compacting.
 STALE_CLAIM_SECONDS = 120.0
+#: The claim folder beside the snapshot, and what a claim is renamed to on its way out.
+CLAIM_NAME = ".compacting"
+RELEASED_CLAIM = ".released-"
 
 
 @dataclass(frozen=True)
@@ -87,18 +94,20 @@ def _merge_alike(snapshot_path: Path, segments: list[Segment]) -> list[Segment]:
 
 
 def _sweep(snapshot_path: Path, keep: Sequence[Segment]) -> None:
-    """Delete segment files (and temp files of crashed writes) that no snapshot in use lists."""
+    """Delete segment files that no snapshot in use lists, and what killed compactions left behind."""
     folder = segments_dir(snapshot_path)
     names = {s.name for s in keep}
-    for path in folder.iterdir() if folder.is_dir() else ():
-        if path.name in names:
-            continue
+    leftovers = [path for path in folder.iterdir() if path.name not in names] if folder.is_dir() else []
+    leftovers += snapshot_path.parent.glob(f".{snapshot_path.name}.tmp-*")
+    for path in leftovers:
         if path.name.startswith(".") and time.time() - _mtime(path) < STALE_CLAIM_SECONDS:
             continue  # a temp file: maybe a write in progress
         try:
             path.unlink()
         except OSError:
             pass
+    for claim in snapshot_path.parent.glob(f"{CLAIM_NAME}{RELEASED_CLAIM}*"):
+        shutil.rmtree(claim, ignore_errors=True)
 
 
 def _mtime(path: Path) -> float:
@@ -109,33 +118,84 @@ def _mtime(path: Path) -> float:
 
 
 class CompactionClaim:
-    """A non-blocking ``mkdir`` claim so that one process, not all of them, compacts."""
+    """A non-blocking ``mkdir`` claim so that one process, not all of them, compacts.
+
+    The claim holds an owner file (host identity and pid, as the study lock's
+    does), so that a claim left by a compaction killed on this host is taken
+    over at once instead of keeping every compaction -- automatic or
+    ``asktell compact`` -- away for ``STALE_CLAIM_SECONDS``.  A claim from
+    another host, or without an owner file, is judged by its age.  Two
+    processes clearing one dead claim at the same instant may both compact:
+    that costs work, not trials, since a snapshot is used only with every
+    segment it lists.
+    """
 
     def __init__(self, snapshot_path: Path) -> None:
-        self.path = snapshot_path.with_name(".compacting")
+        self.path = snapshot_path.with_name(CLAIM_NAME)
+        self.owner_path = self.path / "owner"
+        self.owner: dict | None = None
         self.held = False
 
     def __enter__(self) -> "CompactionClaim":
         try:
             self.path.parent.mkdir(exist_ok=True)
-            os.mkdir(self.path)
-            self.held = True
-        except FileExistsError:
-            self._clear_if_abandoned()
+            if not self._take() and self._clear_if_abandoned():
+                self._take()
         except OSError:
             pass
         return self
 
-    def _clear_if_abandoned(self) -> None:
-        if time.time() - _mtime(self.path) > STALE_CLAIM_SECONDS:
+    def _take(self) -> bool:
+        try:
+            os.mkdir(self.path)
+        except FileExistsError:
+            return False
+        self.held = True
+        self.owner = {"identity": host_identity(), "pid": os.getpid(), "start": process_start(os.getpid())}
+        # One plain write, no fsync: a claim stays without its owner (judged by age) for microseconds only.
+        fd = os.open(self.owner_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, json.dumps(self.owner).encode())
+        finally:
+            os.close(fd)
+        return True
+
+    def _abandoned(self, owner: dict | None) -> bool:
+        if owner is not None and owner.get("identity") == host_identity():
+            return not pid_alive(int(owner.get("pid", -1)), owner.get("start"))
+        return time.time() - _mtime(self.path) > STALE_CLAIM_SECONDS
+
+    def _clear_if_abandoned(self) -> bool:
+        """Remove a claim whose owner is gone; True if it was removed.
+
+        Renamed away first, then checked again: a claim that changed hands
+        since its owner was read is given back.
+        """
+        owner = MkdirLock.read_owner(self.owner_path)
+        if not self._abandoned(owner):
+            return False
+        away = self._rename_away()
+        if away is None:
+            return False  # cleared by another process first
+        if MkdirLock.read_owner(away / "owner") != owner:
             try:
-                os.rmdir(self.path)
+                os.rename(away, self.path)
             except OSError:
                 pass
+            return False
+        shutil.rmtree(away, ignore_errors=True)
+        return True
+
+    def _rename_away(self) -> Path | None:
+        away = self.path.with_name(f"{CLAIM_NAME}{RELEASED_CLAIM}{random_token()}")
+        try:
+            os.rename(self.path, away)
+        except OSError:
+            return None
+        return away
 
     def __exit__(self, *exc: object) -> None:
-        if self.held:
-            try:
-                os.rmdir(self.path)
-            except OSError:
-                pass
+        if self.held and MkdirLock.read_owner(self.owner_path) in (self.owner, None):
+            away = self._rename_away()
+            if away is not None:
+                shutil.rmtree(away, ignore_errors=True)
