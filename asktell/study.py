@@ -240,9 +240,17 @@ class Study:
             return done
 
     def _refresh_snapshot(self, history: History) -> None:
-        """Compact when the snapshot lags far behind the journal (by at most one process at a time)."""
+        """Compact when the snapshot lags far behind the journal (by at most one process at a time).
+
+        Called after the caller's events are written: a compaction that fails
+        (a full disk, a cache deleted under it) leaves the cache as it was and
+        must not turn a recorded tell into a failed call.
+        """
         if history.last_seq - history.snapshot_seq >= compaction.REFRESH_EVENTS:
-            self.compact()
+            try:
+                self.compact()
+            except OSError:
+                pass
 
     @property
     def trials(self) -> list[TrialRecord]:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asktell import Study
+from asktell import Study, compaction
 from asktell.config import Objective
 from asktell.samplers import derive_seed, make_sampler
 from asktell.snapshot import read_snapshot
@@ -208,3 +208,15 @@ def test_compact_from_the_command_line(study: Study) -> None:
     assert "5 trials added, 1 segments (rebuilt from the journal)" in compact()
     assert "0 trials added, 1 segments\n" in compact()
     assert "(rebuilt from the journal)" in compact("--rebuild")
+
+
+def test_a_failing_compaction_does_not_fail_the_call_that_started_it(study: Study, monkeypatch) -> None:
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(compaction, "REFRESH_EVENTS", 1)
+    monkeypatch.setattr(compaction, "compact", no_space)
+    trial = study.ask()
+    study.report(trial.number, 0, {"loss": 0.7})
+    assert study.tell(trial, 0.5).record.values == {"loss": 0.5}
+    assert replay(study).get(trial.number).state == COMPLETE
