@@ -19,6 +19,9 @@ from .errors import EXIT_FAILURE, AsktellError
 
 
 def main() -> None:
+    from .threads import pin_blas_threads
+
+    pin_blas_threads()
     argv = sys.argv[1:]
     debug = argv[:1] == ["--debug"] or bool(os.environ.get("ASKTELL_DEBUG"))
     try:

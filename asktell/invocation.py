@@ -28,6 +28,7 @@ from typing import Mapping, Sequence
 
 from .errors import InvalidInput
 from .space import Space, format_scalar
+from .threads import without_pinned
 
 TRIAL_VARIABLES = ("ASKTELL_TRIAL_DIR", "ASKTELL_TRIAL", "ASKTELL_STUDY")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.-]*)\}")
@@ -73,7 +74,7 @@ class Invocation:
             base: Mapping[str, str] | None = None) -> dict[str, str]:
         values = self.trial_values(params, number, folder, study)
         ours = {env_name(n) for n in self.names}
-        env = {k: v for k, v in (os.environ if base is None else base).items() if k not in ours}
+        env = {k: v for k, v in without_pinned(os.environ if base is None else base).items() if k not in ours}
         env.update({name: values[name] for name in TRIAL_VARIABLES})
         env.update({env_name(name): values[name] for name in self.names if name in params})
         return env

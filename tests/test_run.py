@@ -270,6 +270,21 @@ echo '{"metric": "loss", "value": 1}'
     valid_files(study)
 
 
+def test_commands_get_the_users_blas_threads_not_the_one_asktell_takes(tmp_path):
+    """asktell asks for one BLAS thread for itself; a training command keeps the user's setting, or none."""
+    study = create(tmp_path / "study", "-p", "x=0..1", "--minimize", "loss")
+    command = script(tmp_path, "show.sh", """\
+echo "${OPENBLAS_NUM_THREADS-unset} ${MKL_NUM_THREADS-unset} ${OMP_NUM_THREADS-unset}" > "$ASKTELL_TRIAL_DIR/threads"
+echo '{"metric": "loss", "value": 1}'
+""")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    env["OMP_NUM_THREADS"] = "3"
+    result = subprocess.run([*ASKTELL, "run", str(study), "-n", "1", "--", str(command)], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, describe(result)
+    assert (study / "trials" / "000000" / "threads").read_text() == "unset unset 3\n"
+
+
 def test_timeout_stops_the_whole_group_and_retries_run_again_in_the_same_trial(tmp_path, valid_files):
     """Trial 0 hangs (with a child of its own) and times out every time; trial 1 fails once, then passes."""
     study = create(tmp_path / "study", "-p", "x=0..1", "--minimize", "loss")
