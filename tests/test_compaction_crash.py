@@ -580,23 +580,3 @@ def test_a_compaction_claim_is_taken_over_only_from_an_owner_that_is_gone(tmp_pa
     os.utime(claim.path, (0, 0))
     assert study.compact() is not None
     assert not claim.path.exists()
-
-
-def test_a_snapshot_missing_a_segment_is_not_used_and_the_next_compaction_rebuilds(tmp_path):
-    """What a reader meets when a compaction deleted a segment under its feet, made lasting: the study
-    still loads whole (from the journal), ``check`` only warns, and the next plain compaction starts again."""
-    events = Events(random.Random(0))
-    path = tmp_path / "study"
-    study = build_study(path, events, 1200)
-    study.append(events.batch(300))
-    study.compact()
-    listed = sorted(listed_segments(path))
-    (segments_dir(study.layout.snapshot) / listed[0]).unlink()
-    assert read_snapshot(study.layout.snapshot, ALL) is None
-    replay = Replay(study)
-    assert assert_loads_whole(path, replay, events.expected).snapshot_seq == -1
-    findings = check_study(path)
-    assert not [f for f in findings if f.level == "error"]
-    assert any("missing a segment" in f.message for f in findings)
-    assert study.compact().rebuilt
-    assert assert_cache_whole(path, replay) == replay.end().last_seq
