@@ -22,7 +22,7 @@ from asktell.samplers.unitcube import reflect
 from asktell.space import Space
 from asktell.trial import FAILED, PRUNED, TrialRecord
 from tests.conftest import run_asktell
-from tests.support.drive import ASKED_AT, cli_loop, optimize, pending_spread, told
+from tests.support.drive import ASKED_AT, cli_loop, mixed, optimize, pending_spread, quadratic, told
 from tests.test_samplers import journal_copy
 
 LOSS = (Objective("loss", "minimize"),)
@@ -31,11 +31,6 @@ SQUARE = Space.from_shorthands(["x=-1.0..1.0", "y=-1.0..1.0"])
 
 def cmaes(objectives=LOSS, study_seed: int = 0, **options) -> CmaEsSampler:
     return make_sampler("cmaes", options, study_seed, objectives)  # type: ignore[return-value]
-
-
-def quadratic(params: dict) -> tuple[dict, None]:
-    """Minimum 0 at (0.3, -0.2)."""
-    return {"loss": (params["x"] - 0.3) ** 2 + (params["y"] + 0.2) ** 2}, None
 
 
 def cube(d: int) -> Space:
@@ -240,11 +235,6 @@ def test_integer_draws_do_not_repeat_trials() -> None:
 
 
 MIXED = Space.from_shorthands(["opt=a,b,c", "x=-1.0..1.0"])
-
-
-def mixed(params: dict) -> tuple[dict, None]:
-    """Only opt = b can reach 0 (at x = 0.3)."""
-    return {"loss": {"a": 0.5, "b": 0.0, "c": 1.0}[params["opt"]] + (params["x"] - 0.3) ** 2}, None
 
 
 def best_losses(name: str, options: dict, space: Space, evaluate, trials: int, seeds: int = 10) -> list[float]:

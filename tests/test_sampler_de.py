@@ -17,15 +17,10 @@ from asktell.samplers.unitcube import reflect
 from asktell.space import Space
 from asktell.trial import FAILED, TrialRecord
 from tests.conftest import run_asktell
-from tests.support.drive import ASKED_AT, cli_loop, optimize, pending_spread, told
+from tests.support.drive import ASKED_AT, cli_loop, mixed, optimize, pending_spread, quadratic, told
 
 LOSS = (Objective("loss", "minimize"),)
 SQUARE = Space.from_shorthands(["x=-1.0..1.0", "y=-1.0..1.0"])
-
-
-def quadratic(params: dict) -> tuple[dict, None]:
-    """Minimum 0 at (0.3, -0.2)."""
-    return {"loss": (params["x"] - 0.3) ** 2 + (params["y"] + 0.2) ** 2}, None
 
 
 def de(**options):
@@ -168,11 +163,6 @@ def test_finds_the_minimum_of_a_quadratic(strategy: str) -> None:
 
 
 MIXED = Space.from_shorthands(["opt=a,b,c", "x=-1.0..1.0"])
-
-
-def mixed(params: dict) -> tuple[dict, None]:
-    """Only opt = b can reach 0 (at x = 0.3)."""
-    return {"loss": {"a": 0.5, "b": 0.0, "c": 1.0}[params["opt"]] + (params["x"] - 0.3) ** 2}, None
 
 
 def test_finds_the_best_category_and_value() -> None:

@@ -29,17 +29,12 @@ from asktell.samplers.unitcube import decode
 from asktell.space import Space
 from asktell.trial import TrialRecord
 from tests.conftest import ASKTELL
-from tests.support.drive import ASKED_AT, cli_loop, optimize, pending_spread, told
+from tests.support.drive import ASKED_AT, cli_loop, mixed, optimize, pending_spread, quadratic, told
 from tests.support.processes import PROCESS_TIMEOUT, assert_check_passes, create_study, finish
 from tests.support.spaces import PROPERTY
 
 LOSS = (Objective("loss", "minimize"),)
 SQUARE = Space.from_shorthands(["x=-1.0..1.0", "y=-1.0..1.0"])
-
-
-def quadratic(params: dict) -> tuple[dict, None]:
-    """Minimum 0 at (0.3, -0.2)."""
-    return {"loss": (params["x"] - 0.3) ** 2 + (params["y"] + 0.2) ** 2}, None
 
 
 def sampler(study_seed: int = 0, **options) -> QMCSampler:
@@ -241,11 +236,6 @@ def test_every_seed_comes_near_the_minimum_of_a_quadratic() -> None:
 
 
 MIXED = Space.from_shorthands(["opt=a,b,c", "x=-1.0..1.0"])
-
-
-def mixed(params: dict) -> tuple[dict, None]:
-    """Only opt = b can reach 0 (at x = 0.3)."""
-    return {"loss": {"a": 0.5, "b": 0.0, "c": 1.0}[params["opt"]] + (params["x"] - 0.3) ** 2}, None
 
 
 def test_every_seed_finds_the_best_category_and_comes_near_its_best_value() -> None:

@@ -19,10 +19,21 @@ from asktell.samplers import derive_seed, make_sampler
 from asktell.space import Space
 from asktell.trial import COMPLETE, TrialRecord
 from tests.conftest import run_asktell
+from tests.support import loss
 
 ASKED_AT = "2024-01-01T00:00:00.000Z"
 #: A trial's outcome: values by objective name, and constraints (or None).
 Outcome = tuple[dict, "dict | None"]
+
+
+def quadratic(params: dict) -> Outcome:
+    """Minimum 0 at (0.3, -0.2)."""
+    return {"loss": loss.quadratic(params)}, None
+
+
+def mixed(params: dict) -> Outcome:
+    """Only opt = b can reach 0 (at x = 0.3)."""
+    return {"loss": {"a": 0.5, "b": 0.0, "c": 1.0}[params["opt"]] + (params["x"] - 0.3) ** 2}, None
 
 
 def told(number: int, params: dict, outcome: Outcome) -> TrialRecord:
