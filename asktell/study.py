@@ -409,8 +409,9 @@ class Study:
         watched = self.pruner().objective if state == PRUNED and checked is None else None
         history = self.history(LIVE)
         if number < history.next_number and history.get(number) is None:
-            # Finished before the snapshot, so left out of the partial history: a repeated tell.
-            record = self._require_trial(self.history(), number)
+            # Finished before the snapshot, so left out of the partial history: a repeated tell (a retried
+            # job's, usually of a recent trial: the window has it; else every trial is read).
+            record = self.history(WINDOW).get(number) or self._require_trial(self.history(), number)
             return self._retold(record, state, _last_reported(record, watched) if watched else checked, limits)
         record: TrialRecord | None = None
         told = checked

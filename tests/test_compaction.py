@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from asktell import Study, compaction
 from asktell.config import Objective
+from asktell.errors import InvalidInput
 from asktell.samplers import derive_seed, make_sampler
 from asktell.snapshot import read_snapshot
 from asktell.trial import ALL, COMPLETE, FAILED, LIVE, PRUNED, RUNNING, WINDOW, History, TrialRecord
@@ -220,3 +221,18 @@ def test_a_failing_compaction_does_not_fail_the_call_that_started_it(study: Stud
     study.report(trial.number, 0, {"loss": 0.7})
     assert study.tell(trial, 0.5).record.values == {"loss": 0.5}
     assert replay(study).get(trial.number).state == COMPLETE
+
+
+def test_a_repeated_tell_of_a_compacted_trial_is_recognised_in_or_out_of_the_window(study: Study) -> None:
+    add_trials(study, NEWEST + 49)  # the newest, 1048, is complete (bulk trials told pruned carry no value)
+    study.compact()
+    expected = replay(study)
+    window_numbers = {t.number for t in study.window(study.history(WINDOW))}
+    for number in (0, NEWEST + 48):  # the oldest (not in the window) and the newest (in it)
+        record = expected.get(number)
+        assert (number in window_numbers) == (number == NEWEST + 48)
+        again = study.tell(number, record.values, state=record.state)
+        assert again.already_told and again.record == record
+        with pytest.raises(InvalidInput, match="already told"):
+            study.tell(number, state=FAILED if record.state != FAILED else PRUNED)
+    assert study.journal.read(0).end == expected.offset  # nothing written
