@@ -15,26 +15,18 @@ trials).  The figure is the median of 7 calls per size.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 
 from asktell.samplers import make_sampler
 from asktell.space import Space
 from asktell.trial import TrialRecord
 
-from histories import LOSS, random_history  # bench/: the script's own folder
+from histories import LOSS, median_ms, random_history  # bench/: the script's own folder
 
 
-def median_ms(options: dict, space: Space, history: list[TrialRecord], running: list[TrialRecord]) -> str:
+def suggest_ms(options: dict, space: Space, history: list[TrialRecord], running: list[TrialRecord]) -> str:
     sampler = make_sampler("cmaes", options, 0, LOSS)
-    sampler.suggest(space, history, running, 0)  # warm caches
-    times = []
-    for seed in range(7):
-        start = time.perf_counter()
-        sampler.suggest(space, history, running, seed)
-        times.append(time.perf_counter() - start)
-    return f"{statistics.median(times) * 1000:.1f}"
+    return f"{median_ms(lambda seed: sampler.suggest(space, history, running, seed), 7):.1f}"
 
 
 def main() -> None:
@@ -45,8 +37,8 @@ def main() -> None:
         space = Space.from_shorthands([f"x{i}=-5.0..5.0" for i in range(d)])
         for size in sizes:
             history, running = random_history(space, size)
-            print(f"| {d} | {size:,} | {median_ms({}, space, history, running)} "
-                  f"| {median_ms({'restart': 'none'}, space, history, running)} |", flush=True)
+            print(f"| {d} | {size:,} | {suggest_ms({}, space, history, running)} "
+                  f"| {suggest_ms({'restart': 'none'}, space, history, running)} |", flush=True)
 
 
 if __name__ == "__main__":

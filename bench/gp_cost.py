@@ -19,14 +19,12 @@ On a busy machine OpenBLAS threads make the n x n factorisations erratic
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 
 from asktell.samplers import make_sampler
 from asktell.space import Space
 
-from histories import LOSS, random_history  # bench/: the script's own folder
+from histories import LOSS, median_ms, random_history  # bench/: the script's own folder
 
 SPACE = Space.from_shorthands(["x=-1.0..1.0", "y=-1.0..1.0", "lr=1e-5..1e-1:log", "n=1..8", "opt=a,b,c",
                                "m=0.0..1.0 if opt == b"])
@@ -40,14 +38,9 @@ def main() -> None:
     sampler = make_sampler("gp", {}, 0, LOSS)
     for size in sizes:
         history, running = random_history(SPACE, size)
-        sampler.suggest(SPACE, history, running, 0)  # warm caches
-        times = []
-        for seed in range(CALLS):
-            start = time.perf_counter()
-            sampler.suggest(SPACE, history, running, seed)
-            times.append(time.perf_counter() - start)
+        ms = median_ms(lambda seed: sampler.suggest(SPACE, history, running, seed), CALLS)
         points = len(sampler.modelled(history)) + len(running)
-        print(f"| {size:,} | {points} | {statistics.median(times) * 1000:.0f} |")
+        print(f"| {size:,} | {points} | {ms:.0f} |")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
-"""The study the sampler cost benches time ``suggest`` on: random trials, every tenth failed, 8 running."""
+"""The study the sampler cost benches time ``suggest`` on (random trials, every tenth failed, 8 running), and how they time it."""
 
 from __future__ import annotations
 
 import random
+import statistics
+import time
+from typing import Callable
 
 from asktell.config import Objective
 from asktell.samplers import derive_seed, make_sampler
@@ -26,3 +29,14 @@ def random_history(space: Space, size: int) -> tuple[list[TrialRecord], list[Tri
             history.append(TrialRecord(number, params, AT, state=COMPLETE, values={"loss": values.random()}))
     running = [TrialRecord(size + k, draw.suggest(space, [], [], derive_seed(0, size + k)), AT) for k in range(8)]
     return history, running
+
+
+def median_ms(call: Callable[[int], object], calls: int) -> float:
+    """The median wall time of ``call(0)``, ..., ``call(calls - 1)``, in ms, after a ``call(0)`` that warms caches."""
+    call(0)
+    times = []
+    for seed in range(calls):
+        start = time.perf_counter()
+        call(seed)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000

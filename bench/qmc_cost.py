@@ -13,26 +13,15 @@ of 15 calls.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 
-from tpe_cost import LOSS, SPACE, study
+from histories import LOSS, median_ms, random_history  # bench/: the script's own folder
+from tpe_cost import SPACE
 
 from asktell.samplers import make_sampler
 
 VARIANTS = {"sobol": {}, "sobol plain": {"scramble": False}, "halton": {"sequence": "halton"},
             "halton plain": {"sequence": "halton", "scramble": False}}
-
-
-def median_ms(call) -> float:
-    call()  # warm caches
-    times = []
-    for _ in range(15):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:
@@ -41,15 +30,15 @@ def main() -> None:
     print(f"| finished trials | {' | '.join(f'{name} (ms)' for name in VARIANTS)} |")
     print(f"|---:|{'---:|' * len(VARIANTS)}")
     for size in sizes:
-        history, running = study(size)
-        row = [median_ms(lambda s=s: s.suggest(SPACE, history, running, 0)) for s in samplers.values()]
+        history, running = random_history(SPACE, size)
+        row = [median_ms(lambda _, s=s: s.suggest(SPACE, history, running, 0), 15) for s in samplers.values()]
         print(f"| {size:,} | {' | '.join(f'{ms:.3f}' for ms in row)} |")
 
     print(f"\n| parameters | index | {' | '.join(f'{name} (ms)' for name in VARIANTS)} |")
     print(f"|---:|---:|{'---:|' * len(VARIANTS)}")
     for dimensions in (5, 16, 64, 256):
         for index in (1_000, 1_000_000):
-            row = [median_ms(lambda s=s: s.point(index, dimensions)) for s in samplers.values()]
+            row = [median_ms(lambda _, s=s: s.point(index, dimensions), 15) for s in samplers.values()]
             print(f"| {dimensions} | {index:,} | {' | '.join(f'{ms:.3f}' for ms in row)} |")
 
 

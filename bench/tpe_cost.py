@@ -12,14 +12,12 @@ about 1,000 trials only the pass over the history that ranks it still grows.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 
 from asktell.samplers import make_sampler
 from asktell.space import Space
 
-from histories import LOSS, random_history  # bench/: the script's own folder
+from histories import LOSS, median_ms, random_history  # bench/: the script's own folder
 
 SPACE = Space.from_shorthands(["x=-1.0..1.0", "y=-1.0..1.0", "lr=1e-5..1e-1:log", "n=1..8", "opt=a,b,c",
                                "m=0.0..1.0 if opt == b"])
@@ -34,13 +32,7 @@ def main() -> None:
         row = []
         for multivariate in (True, False):
             sampler = make_sampler("tpe", {"multivariate": multivariate}, 0, LOSS)
-            sampler.suggest(SPACE, history, running, 0)  # warm caches
-            times = []
-            for seed in range(15):
-                start = time.perf_counter()
-                sampler.suggest(SPACE, history, running, seed)
-                times.append(time.perf_counter() - start)
-            row.append(f"{statistics.median(times) * 1000:.1f}")
+            row.append(f"{median_ms(lambda seed: sampler.suggest(SPACE, history, running, seed), 15):.1f}")
         print(f"| {size:,} | {row[0]} | {row[1]} |")
 
 
