@@ -25,7 +25,7 @@ from asktell.samplers.projected_gradient import minimize_rows
 from asktell.space import Space
 from asktell.trial import FAILED, PRUNED, TrialRecord
 from tests.conftest import run_asktell
-from tests.support.drive import cli_loop, optimize, pending_spread
+from tests.support.drive import cells_of_pending_asks_on_a_small_grid, cli_loop, pending_spread
 from tests.support.loss import (ASKED_AT, LOSS, SPREAD_SPACES, best, conditional, distance_to_point_three,
                                 mixed, optimise_in_batches, quadratic, told)
 
@@ -292,15 +292,7 @@ def test_eight_pending_asks_spread_out(shorthands: list[str]) -> None:
 
 def test_pending_asks_on_a_small_grid_are_distinct() -> None:
     """9 cells, 20 finished trials, 8 asks in a row: no running or finished cell is handed out again."""
-    space = Space.from_shorthands(["opt=a,b,c", "n=1..3"])
-    evaluate = distance_to_point_three(space)
-    for seed in range(3):
-        history = optimize("random", {}, LOSS, space, evaluate, 20, seed)
-        sampler, pending = gp({}, seed), []
-        for number in range(20, 28):
-            params = sampler.suggest(space, history, pending, derive_seed(seed, number))
-            pending.append(TrialRecord(number, params, ASKED_AT))
-        assert len({(t.params["opt"], t.params["n"]) for t in pending}) == 8
+    assert [cells_of_pending_asks_on_a_small_grid("gp", seed) for seed in range(3)] == [8] * 3
 
 
 # --------------------------------------------------------------------- optimisation

@@ -23,7 +23,7 @@ from asktell.samplers.tpe import MAX_BAD, TPESampler
 from asktell.space import Space
 from asktell.trial import COMPLETE, FAILED, PRUNED, TrialRecord
 from tests.conftest import run_asktell
-from tests.support.drive import cli_loop, optimize, pending_spread
+from tests.support.drive import cells_of_pending_asks_on_a_small_grid, cli_loop, pending_spread
 from tests.support.loss import (ASKED_AT, LOSS, SPREAD_SPACES, best, conditional, distance_to_point_three,
                                 mixed, optimise_in_batches, quadratic, told)
 
@@ -252,15 +252,7 @@ def test_ignoring_pending_trials_fails_the_spread_criterion() -> None:
 
 def test_pending_asks_on_a_small_grid_are_distinct() -> None:
     """9 cells, 20 finished trials, 8 asks in a row: a candidate equal to a running trial is passed over."""
-    space = Space.from_shorthands(["opt=a,b,c", "n=1..3"])
-    evaluate = distance_to_point_three(space)
-    for seed in range(5):
-        history = optimize("random", {}, LOSS, space, evaluate, 20, seed)
-        sampler, pending = tpe({}, seed), []
-        for number in range(20, 28):
-            params = sampler.suggest(space, history, pending, derive_seed(seed, number))
-            pending.append(TrialRecord(number, params, ASKED_AT))
-        assert len({(t.params["opt"], t.params["n"]) for t in pending}) == 8
+    assert [cells_of_pending_asks_on_a_small_grid("tpe", seed) for seed in range(5)] == [8] * 5
 
 
 # --------------------------------------------------------------------- optimisation
@@ -309,3 +301,4 @@ def test_cli_ask_tell_loop(tmp_path: Path) -> None:
     trials = cli_loop(study, 12, lambda params: ({"loss": quadratic(params)}, None))
     assert [t["state"] for t in trials] == ["complete"] * 12
     assert all(-1 <= t["params"][name] <= 1 for t in trials for name in ("x", "y"))
+

@@ -84,6 +84,17 @@ def pending_spread(name: str, options: dict, objectives: tuple[Objective, ...], 
     return median(name, options), median("random", {})
 
 
+def cells_of_pending_asks_on_a_small_grid(name: str, seed: int) -> int:
+    """How many distinct cells 8 asks in a row take (8: none handed out twice), after 20 random trials on 9 cells."""
+    space = Space.from_shorthands(["opt=a,b,c", "n=1..3"])
+    history = optimize("random", {}, loss.LOSS, space, loss.distance_to_point_three(space), 20, seed)
+    sampler, pending = make_sampler(name, {}, seed, loss.LOSS), []
+    for number in range(20, 28):
+        params = sampler.suggest(space, history, pending, derive_seed(seed, number))
+        pending.append(TrialRecord(number, params, ASKED_AT))
+    return len({(t.params["opt"], t.params["n"]) for t in pending})
+
+
 def cli_loop(study: Path, trials: int, evaluate: Callable[[dict], Outcome]) -> list[dict]:
     """Ask, evaluate, write ``result.yaml`` and tell through the real command; the trials as JSON."""
     for _ in range(trials):
