@@ -1,7 +1,7 @@
 """The finished trials that models and pruners read once a study is large: the best and the newest.
 
-TPE learns from the best trials (its good group holds at most 25) and from a
-broad sample of the rest; GP keeps at most a few hundred points; a pruner
+TPE learns from the best trials (its good group holds at most 25) and from
+the newest 1,000 others; GP from the best 100 and the newest 100; a pruner
 compares a trial with others at the same step.  Past a thousand finished
 trials the older ones add cost but little information, so these read a
 *window*: the ``BEST`` best complete trials of each objective plus the
@@ -27,8 +27,10 @@ from .trial import COMPLETE, TrialRecord
 
 #: Complete trials kept per objective, best first (ties: lower trial number).
 BEST = 100
-#: Finished trials kept by number, newest first.
-NEWEST = 1000
+#: Finished trials kept by number, newest first: TPE's good group (at most 25) plus the newest 1,000
+#: others it models as bad (``tpe.MAX_GOOD + tpe.MAX_BAD``), so that without constraints TPE suggests
+#: from the window exactly what it would from every trial.
+NEWEST = 1025
 
 
 def window(finished: Sequence[TrialRecord], objectives: Sequence[Objective], best: int = BEST,

@@ -21,11 +21,14 @@ from asktell.config import Objective
 from asktell.errors import InvalidInput
 from asktell.samplers import derive_seed, make_sampler
 from asktell.snapshot import read_snapshot
+from asktell.samplers.tpe import MAX_BAD, MAX_GOOD
+from asktell.space import Space
 from asktell.trial import ALL, COMPLETE, FAILED, LIVE, PRUNED, RUNNING, WINDOW, History, TrialRecord
 from asktell.window import NEWEST, window
-
-from support.bulk import AT, add_trials
-from support.processes import assert_check_passes
+from tests.support.bulk import AT, add_trials
+from tests.support.drive import optimize
+from tests.support.loss import LOSS, SPREAD_SPACES, distance_to_point_three
+from tests.support.processes import assert_check_passes
 
 TWO = (Objective("loss", "minimize"), Objective("acc", "maximize"))
 
@@ -236,3 +239,21 @@ def test_a_repeated_tell_of_a_compacted_trial_is_recognised_in_or_out_of_the_win
         with pytest.raises(InvalidInput, match="already told"):
             study.tell(number, state=FAILED if record.state != FAILED else PRUNED)
     assert study.journal.read(0).end == expected.offset  # nothing written
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "gp"])
+def test_a_large_studys_window_gives_the_suggestion_the_whole_history_gives(sampler: str) -> None:
+    """Past ``window.NEWEST`` finished trials ask hands the model the window; without constraints, nothing changes.
+
+    TPE reads its good group and the newest ``MAX_BAD`` others, GP the best and the newest 100 each.
+    """
+    assert NEWEST >= MAX_GOOD + MAX_BAD
+    space = Space.from_shorthands(SPREAD_SPACES[1])
+    history = optimize("random", {}, LOSS, space, distance_to_point_three(space), NEWEST + 300, 0)
+    history[5::7] = [TrialRecord(t.number, t.params, AT, state=FAILED) for t in history[5::7]]
+    pending = [TrialRecord(len(history) + i, {"x": 0.1 * i, "lr": 1e-3, "n": 2, "opt": "a"}, AT) for i in range(3)]
+    windowed = window(history, LOSS)
+    assert len(windowed) < len(history)
+    for seed in range(3):
+        model = make_sampler(sampler, {}, seed, LOSS)
+        assert model.suggest(space, windowed, pending, seed) == model.suggest(space, history, pending, seed)

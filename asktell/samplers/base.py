@@ -47,7 +47,7 @@ class Sampler:
     #: ``ask`` skip loading them, so its cost stays flat as the study grows.
     uses_history: ClassVar[bool] = True
     #: Whether the window of finished trials (``asktell.window``: the best of each objective and the newest
-    #: thousand) is all it needs to read; ``ask`` then loads that window, not the whole study.
+    #: 1,025) is all it needs to read; ``ask`` then loads that window, not the whole study.
     windowed: ClassVar[bool] = False
 
     def __init__(self, study_seed: int = 0, objectives: Sequence[Objective] = DEFAULT_OBJECTIVES,
