@@ -70,9 +70,14 @@ def event_validator(kind: object) -> Any:
     return validator("event")
 
 
-def schema_errors(name: str, document: Any, checker: Any = None) -> list[str]:
-    """Readable schema violations (``field.path: message``) against ``checker``, by default the schema ``name``."""
-    errors = sorted((checker or validator(name)).iter_errors(document), key=lambda e: list(e.absolute_path))
+def schema_errors(name: str, document: Any) -> list[str]:
+    """Readable violations of the schema ``name``: ``field.path: message``."""
+    return readable_errors(validator(name), document)
+
+
+def readable_errors(checker: Any, document: Any) -> list[str]:
+    """The violations ``checker`` (a jsonschema validator) finds, as ``field.path: message``, in path order."""
+    errors = sorted(checker.iter_errors(document), key=lambda e: list(e.absolute_path))
     return [f"{'.'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message}" for e in errors]
 
 
@@ -136,7 +141,7 @@ class StudyChecker:
         if not chunk.events or chunk.events[0]["event"] != "created":
             self.error(self.layout.journal, "the first event is not 'created'")
         for event in chunk.events:
-            for problem in schema_errors("event", event, event_validator(event.get("event"))):
+            for problem in readable_errors(event_validator(event.get("event")), event):
                 self.error(self.layout.journal, f"seq {event.get('seq')}: {problem}")
             if event["event"] == "told" and "values" in event:
                 unknown = set(event["values"]) - {o.name for o in study.config.objectives}
