@@ -70,11 +70,12 @@ def compact(snapshot_path: Path, journal: Journal, objectives: Sequence[Objectiv
     already = {t.number for t in history.records.values() if t.finished}
     first = history.last_seq + 1
     history.consume(chunk)
-    added = [t for t in history.finished() if t.number not in already]
+    finished = history.finished()
+    added = [t for t in finished if t.number not in already]
     if added:
         segments.append(write_segment(snapshot_path, first, history.last_seq, added))
         segments = _merge_alike(snapshot_path, segments)
-    write_snapshot(snapshot_path, history, window(history.finished(), objectives), segments)
+    write_snapshot(snapshot_path, history, window(finished, objectives), segments)
     _sweep(snapshot_path, segments + (previous.segments if previous is not None else []))
     return Compaction(history.last_seq, len(added), len(segments), previous is None)
 
